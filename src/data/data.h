@@ -68,7 +68,8 @@ typedef struct {
   lb_ms timeframe;    /* detected bar duration */
   size_t gaps;        /* number of holes in the time grid */
   size_t missing_bars;
-  lb_ms largest_gap;  /* duration of the largest hole (0 = none) */
+  lb_ms largest_gap;  /* longest time between two consecutive bars, when a gap
+                         exists (0 = none) */
   bool no_volume;     /* volume column empty/null (mark-price files): read as 0 */
 } data_load_info;
 
