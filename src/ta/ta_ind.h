@@ -1,0 +1,667 @@
+/* ta_ind.h -- indicators, batch and streaming, with TA-Lib's numbers.
+ *
+ * Part of src/ta (included by ta/ta.h; include that).
+ *
+ * Every indicator comes in two forms that give the same numbers, bit for
+ * bit (tests/ta checks it on random series):
+ *
+ *   batch      arrays in, arrays out, NAN for warm-up bars:
+ *                lb_err ta_rsi(const double *close, size_t n, int period, double *out);
+ *              `out` has n elements and must not overlap an input.  Returns
+ *              LB_EINVAL for a period outside its range or a NULL array
+ *              (n > 0); n == 0 is a no-op.  n smaller than the warm-up gives
+ *              all NAN.  Windowed indicators allocate their window inside the
+ *              call (LB_ENOMEM).
+ *   streaming  a caller-allocated state updated one closed bar at a time,
+ *              O(1) per bar (amortised for the sliding min/max of STOCH and
+ *              WILLR; CCI is the one exception, O(period): its mean deviation
+ *              needs the whole window) and O(period) memory at most:
+ *                ta_rsi_state st; ta_rsi_init(&st, 14);
+ *                double v = ta_rsi_update(&st, close);   (NAN while warming up)
+ *              States with a window allocate it in _init (LB_ENOMEM) and
+ *              free it in _close; states without one have no _close.  The
+ *              update functions are static inline: the engine's fused
+ *              per-bar pass (ta_ind_set) and tight batch loops inline them.
+ *
+ * Agreement with TA-Lib 0.6.4 (the C library, default settings, unstable
+ * periods 0, always computed from bar 0): same formulas, same seeding, same
+ * first valid index (ta_*_lookback), same special cases (the 1e-14 zero test
+ * of TA_IS_ZERO, MFI's "money flow < 1 gives 0", ...).  The arithmetic of a
+ * few recurrences is rearranged to shorten their dependency chain (Wilder's
+ * (prev*(n-1)+x)/n is computed as prev*a + x*b, an EMA step as
+ * prev*(1-k) + x*k, a rolling sum as sum += (new - old)), so values agree
+ * with TA-Lib to a few units in the last place, not always bit for bit; the
+ * requirement (tests/ta) is a relative difference <= 1e-9 on every value.
+ * Bollinger's standard deviation is computed from sums centred on a recent
+ * mean (resynchronised every `period` bars) instead of TA-Lib's raw sum of
+ * squares: same definition (population), fewer cancellation errors.
+ *
+ * Inputs must be finite (the data module guarantees it for loaded series);
+ * a NaN input propagates into the outputs, it never crashes.
+ *
+ * Warm-up (index of the first value, TA-Lib's lookback), default periods:
+ *   SMA(20) 19   EMA(20) 19   RSI(14) 14   MACD(12,26,9) 33 (all three)
+ *   ATR/NATR(14) 14   BBANDS(20) 19   +DI/-DI(14) 14   ADX(14) 27
+ *   STOCH(14,3,3) 17 (%K and %D)   OBV 0   CCI(14) 13   MFI(14) 14
+ *   WILLR(14) 13   ROC(10) 10   SAR 1   VWAP 0 (session) / period-1 (rolling)
+ *
+ * Documented values where a formula would divide by zero (all TA-Lib's):
+ *   RSI 0 when average gain + loss is 0 (constant prices);  +DI/-DI/ADX 0
+ *   when the smoothed true range is 0 (a bar's DX is skipped when
+ *   +DI + -DI is 0);  STOCH %K 0 and WILLR 0 when highest high == lowest
+ *   low;  CCI 0 when the mean deviation or the deviation of the bar is 0;
+ *   MFI 0 when positive + negative money flow < 1;  ROC 0 when the price
+ *   `period` bars ago is 0;  NATR 0 when close is 0;  Bollinger standard
+ *   deviation 0 when the variance is below 1e-14;  VWAP = the bar's typical
+ *   price when the window (or session) has no volume.
+ */
+#ifndef LB_TA_TA_IND_H
+#define LB_TA_TA_IND_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/time.h"
+
+/* Periods accepted by every indicator (TA-Lib's upper bound). */
+#define TA_MAX_PERIOD 100000
+
+/* TA-Lib 0.6's TA_IS_ZERO / TA_IS_ZERO_OR_NEG. */
+#define TA_EPSILON 1e-14
+static inline bool ta_is_zero(double v) { return v > -TA_EPSILON && v < TA_EPSILON; }
+
+/* True range of a bar given the previous close (Wilder). */
+static inline double ta_true_range(double h, double l, double prev_close) {
+  double r = h - l, t = fabs(h - prev_close);
+  r = t > r ? t : r;
+  t = fabs(l - prev_close);
+  return t > r ? t : r;
+}
+
+/* ==== Lookbacks: index of the first value (-1 for an invalid period) ==== */
+
+int ta_sma_lookback(int period);
+int ta_ema_lookback(int period);
+int ta_rsi_lookback(int period);
+int ta_macd_lookback(int fast, int slow, int signal);
+int ta_atr_lookback(int period);
+int ta_bbands_lookback(int period);
+int ta_di_lookback(int period);
+int ta_adx_lookback(int period);
+int ta_stoch_lookback(int fastk, int slowk, int slowd);
+int ta_cci_lookback(int period);
+int ta_mfi_lookback(int period);
+int ta_willr_lookback(int period);
+int ta_roc_lookback(int period);
+
+/* ==== SMA: rolling mean (period 1..MAX) ==== */
+
+typedef struct {
+  int period;
+  double inv; /* 1/period */
+  double sum;
+  double *ring; /* period values, owned */
+  int pos;
+  int64_t n; /* bars seen */
+} ta_sma_state;
+
+lb_err ta_sma_init(ta_sma_state *s, int period);
+void ta_sma_close(ta_sma_state *s);
+static inline double ta_sma_update(ta_sma_state *s, double x) {
+  double old = s->ring[s->pos];
+  s->ring[s->pos] = x;
+  if (++s->pos == s->period) s->pos = 0;
+  s->sum += x - old; /* old is 0 while the window fills */
+  return ++s->n >= s->period ? s->sum * s->inv : NAN;
+}
+lb_err ta_sma(const double *in, size_t n, int period, double *out);
+
+/* ==== EMA: k = 2/(period+1), seeded with the SMA of the first `period`
+ * values (period 1..MAX) ==== */
+
+typedef struct {
+  int period;
+  double k, k1; /* k and 1-k */
+  double sum, value;
+  int64_t n;
+} ta_ema_state;
+
+lb_err ta_ema_init(ta_ema_state *s, int period);
+static inline double ta_ema_update(ta_ema_state *s, double x) {
+  if (s->n >= s->period) {
+    s->n++;
+    return s->value = s->value * s->k1 + x * s->k;
+  }
+  s->sum += x;
+  if (++s->n < s->period) return NAN;
+  return s->value = s->sum / s->period;
+}
+lb_err ta_ema(const double *in, size_t n, int period, double *out);
+
+/* ==== RSI (Wilder), period 2..MAX ==== */
+
+typedef struct {
+  int period;
+  double a, b; /* (period-1)/period and 1/period */
+  double prev, gain, loss;
+  int64_t n;
+} ta_rsi_state;
+
+lb_err ta_rsi_init(ta_rsi_state *s, int period);
+static inline double ta_rsi_update(ta_rsi_state *s, double x) {
+  int64_t n = s->n++;
+  if (n == 0) {
+    s->prev = x;
+    return NAN;
+  }
+  double d = x - s->prev;
+  s->prev = x;
+  double up = d > 0 ? d : 0.0, dn = d < 0 ? -d : 0.0;
+  if (n < s->period) {
+    s->gain += up;
+    s->loss += dn;
+    return NAN;
+  }
+  if (n == s->period) {
+    s->gain = (s->gain + up) / s->period;
+    s->loss = (s->loss + dn) / s->period;
+  } else {
+    s->gain = s->gain * s->a + up * s->b;
+    s->loss = s->loss * s->a + dn * s->b;
+  }
+  double t = s->gain + s->loss;
+  return ta_is_zero(t) ? 0.0 : 100.0 * (s->gain / t);
+}
+lb_err ta_rsi(const double *in, size_t n, int period, double *out);
+
+/* ==== MACD(fast, slow, signal), 2 <= fast < slow, signal 1..MAX ====
+ * TA-Lib's alignment: both EMAs start at bar slow-1, the slow one seeded
+ * with the mean of bars 0..slow-1, the fast one with the mean of bars
+ * slow-fast..slow-1; the signal EMA is seeded with the mean of the first
+ * `signal` MACD values.  All three outputs start at slow+signal-2. */
+
+typedef struct {
+  double macd, signal, hist;
+} ta_macd_value;
+
+typedef struct {
+  int fast, slow, signal;
+  double kf, kf1, ks, ks1, kg, kg1;
+  double fsum, ssum, gsum;
+  double fv, sv, gv;
+  int64_t n;
+} ta_macd_state;
+
+lb_err ta_macd_init(ta_macd_state *s, int fast, int slow, int signal);
+static inline ta_macd_value ta_macd_update(ta_macd_state *s, double x) {
+  ta_macd_value r = {NAN, NAN, NAN};
+  int64_t n = s->n++;
+  int64_t m = n - (s->slow - 1); /* index in the MACD line */
+  if (m < 0) {
+    s->ssum += x;
+    if (n >= s->slow - s->fast) s->fsum += x;
+    return r;
+  }
+  if (m == 0) {
+    s->fv = (s->fsum + x) / s->fast;
+    s->sv = (s->ssum + x) / s->slow;
+  } else {
+    s->fv = s->fv * s->kf1 + x * s->kf;
+    s->sv = s->sv * s->ks1 + x * s->ks;
+  }
+  double line = s->fv - s->sv;
+  if (m < s->signal - 1) {
+    s->gsum += line;
+    return r;
+  }
+  if (m == s->signal - 1) s->gv = (s->gsum + line) / s->signal;
+  else s->gv = s->gv * s->kg1 + line * s->kg;
+  r.macd = line;
+  r.signal = s->gv;
+  r.hist = line - s->gv;
+  return r;
+}
+lb_err ta_macd(const double *in, size_t n, int fast, int slow, int signal, double *macd,
+               double *signal_out, double *hist);
+
+/* ==== ATR (Wilder), period 1..MAX; NATR = ATR / close * 100 ====
+ * Seeded with the mean of the first `period` true ranges (bars 1..period). */
+
+typedef struct {
+  int period;
+  double a, b;
+  double prev_close, sum, value;
+  int64_t n;
+} ta_atr_state;
+
+lb_err ta_atr_init(ta_atr_state *s, int period);
+static inline double ta_atr_update(ta_atr_state *s, double h, double l, double c) {
+  int64_t n = s->n++;
+  if (n == 0) {
+    s->prev_close = c;
+    return NAN;
+  }
+  double tr = ta_true_range(h, l, s->prev_close);
+  s->prev_close = c;
+  if (n < s->period) {
+    s->sum += tr;
+    return NAN;
+  }
+  if (n == s->period) return s->value = (s->sum + tr) / s->period;
+  return s->value = s->value * s->a + tr * s->b;
+}
+static inline double ta_natr_from_atr(double atr, double close) {
+  return ta_is_zero(close) ? (isnan(atr) ? NAN : 0.0) : (atr / close) * 100.0;
+}
+lb_err ta_atr(const double *high, const double *low, const double *close, size_t n, int period,
+              double *out);
+lb_err ta_natr(const double *high, const double *low, const double *close, size_t n, int period,
+               double *out);
+
+/* ==== Bollinger Bands: SMA(period) +/- k * population stddev, period 2..MAX,
+ * k finite.  width = (upper - lower) / middle (0 when middle is 0). ==== */
+
+typedef struct {
+  double upper, middle, lower, width;
+} ta_bbands_value;
+
+typedef struct {
+  int period;
+  double k, inv;
+  double sum;            /* plain rolling sum: middle == SMA bit for bit */
+  double center, s1, s2; /* sums of (x - center) and its square */
+  double *ring;
+  int pos;
+  int64_t n;
+} ta_bbands_state;
+
+lb_err ta_bbands_init(ta_bbands_state *s, int period, double k);
+void ta_bbands_close(ta_bbands_state *s);
+void ta_bbands_resync_(ta_bbands_state *s); /* internal: every `period` bars */
+static inline ta_bbands_value ta_bbands_update(ta_bbands_state *s, double x) {
+  ta_bbands_value r = {NAN, NAN, NAN, NAN};
+  double old = s->ring[s->pos];
+  s->ring[s->pos] = x;
+  s->sum += x - old;
+  double dn = x - s->center;
+  if (s->n < s->period) {
+    s->s1 += dn;
+    s->s2 += dn * dn;
+  } else {
+    double dold = old - s->center;
+    s->s1 += dn - dold;
+    s->s2 += dn * dn - dold * dold;
+  }
+  s->n++;
+  if (++s->pos == s->period) {
+    s->pos = 0;
+    ta_bbands_resync_(s);
+  }
+  if (s->n < s->period) return r;
+  double mean = s->sum * s->inv, m1 = s->s1 * s->inv;
+  double var = s->s2 * s->inv - m1 * m1;
+  double dev = var < TA_EPSILON ? 0.0 : sqrt(var) * s->k;
+  r.middle = mean;
+  r.upper = mean + dev;
+  r.lower = mean - dev;
+  r.width = mean != 0.0 ? (r.upper - r.lower) / mean : 0.0;
+  return r;
+}
+lb_err ta_bbands(const double *in, size_t n, int period, double k, double *upper, double *middle,
+                 double *lower);
+
+/* ==== Directional movement: +DI, -DI (first at `period`) and ADX (first at
+ * 2*period-1), period 2..MAX, Wilder smoothing of +DM, -DM and TR ==== */
+
+typedef struct {
+  double adx, plus_di, minus_di;
+} ta_dmi_value;
+
+typedef struct {
+  int period;
+  double a, b; /* 1 - 1/period and 1/period */
+  double ph, pl, pc;
+  double pdm, mdm, tr, sum_dx, adx;
+  int64_t n;
+} ta_dmi_state;
+
+lb_err ta_dmi_init(ta_dmi_state *s, int period);
+static inline ta_dmi_value ta_dmi_update(ta_dmi_state *s, double h, double l, double c) {
+  ta_dmi_value r = {NAN, NAN, NAN};
+  int64_t n = s->n++;
+  if (n == 0) {
+    s->ph = h;
+    s->pl = l;
+    s->pc = c;
+    return r;
+  }
+  double dp = h - s->ph, dm = s->pl - l;
+  double tr = ta_true_range(h, l, s->pc);
+  s->ph = h;
+  s->pl = l;
+  s->pc = c;
+  double pdm = (dp > 0 && dp > dm) ? dp : 0.0;
+  double mdm = (dm > 0 && dp < dm) ? dm : 0.0;
+  if (n < s->period) {
+    s->pdm += pdm;
+    s->mdm += mdm;
+    s->tr += tr;
+    return r;
+  }
+  s->pdm = s->pdm * s->a + pdm;
+  s->mdm = s->mdm * s->a + mdm;
+  s->tr = s->tr * s->a + tr;
+  double pdi = 0.0, mdi = 0.0, dx = 0.0;
+  bool have_dx = false;
+  if (!ta_is_zero(s->tr)) {
+    pdi = 100.0 * (s->pdm / s->tr);
+    mdi = 100.0 * (s->mdm / s->tr);
+    double sum = pdi + mdi;
+    if (!ta_is_zero(sum)) {
+      dx = 100.0 * (fabs(mdi - pdi) / sum);
+      have_dx = true;
+    }
+  }
+  r.plus_di = pdi;
+  r.minus_di = mdi;
+  int64_t first_adx = 2 * (int64_t)s->period - 1;
+  if (n < first_adx) {
+    if (have_dx) s->sum_dx += dx;
+  } else if (n == first_adx) {
+    if (have_dx) s->sum_dx += dx;
+    s->adx = s->sum_dx / s->period;
+    r.adx = s->adx;
+  } else {
+    if (have_dx) s->adx = s->adx * s->a + dx * s->b;
+    r.adx = s->adx;
+  }
+  return r;
+}
+lb_err ta_dmi(const double *high, const double *low, const double *close, size_t n, int period,
+              double *adx, double *plus_di, double *minus_di);
+lb_err ta_adx(const double *high, const double *low, const double *close, size_t n, int period,
+              double *out);
+lb_err ta_plus_di(const double *high, const double *low, const double *close, size_t n,
+                  int period, double *out);
+lb_err ta_minus_di(const double *high, const double *low, const double *close, size_t n,
+                   int period, double *out);
+
+/* ==== Sliding highest high / lowest low over `period` bars (monotonic
+ * deques, amortised O(1)); the building block of STOCH and WILLR ==== */
+
+typedef struct {
+  int period;
+  int64_t n;
+  /* Each deque is a ring of `period` (index, value) pairs. */
+  int64_t *hi_idx, *lo_idx;
+  double *hi_val, *lo_val;
+  int hi_head, hi_len, lo_head, lo_len;
+} ta_minmax_state;
+
+lb_err ta_minmax_init(ta_minmax_state *s, int period);
+void ta_minmax_close(ta_minmax_state *s);
+/* Adds a bar; afterwards hi/lo are the extremes of the last `period` bars
+ * (fewer while filling).  Returns true once `period` bars have been seen. */
+static inline bool ta_minmax_update(ta_minmax_state *s, double h, double l, double *hi,
+                                    double *lo) {
+  int p = s->period;
+  int64_t n = s->n++;
+  /* max deque: values strictly decreasing from the front */
+  while (s->hi_len > 0) {
+    int back = s->hi_head + s->hi_len - 1;
+    if (back >= p) back -= p;
+    if (s->hi_val[back] > h) break;
+    s->hi_len--;
+  }
+  if (s->hi_len > 0 && s->hi_idx[s->hi_head] <= n - p) {
+    if (++s->hi_head == p) s->hi_head = 0;
+    s->hi_len--;
+  }
+  int at = s->hi_head + s->hi_len;
+  if (at >= p) at -= p;
+  s->hi_idx[at] = n;
+  s->hi_val[at] = h;
+  s->hi_len++;
+  /* min deque: values strictly increasing from the front */
+  while (s->lo_len > 0) {
+    int back = s->lo_head + s->lo_len - 1;
+    if (back >= p) back -= p;
+    if (s->lo_val[back] < l) break;
+    s->lo_len--;
+  }
+  if (s->lo_len > 0 && s->lo_idx[s->lo_head] <= n - p) {
+    if (++s->lo_head == p) s->lo_head = 0;
+    s->lo_len--;
+  }
+  at = s->lo_head + s->lo_len;
+  if (at >= p) at -= p;
+  s->lo_idx[at] = n;
+  s->lo_val[at] = l;
+  s->lo_len++;
+  *hi = s->hi_val[s->hi_head];
+  *lo = s->lo_val[s->lo_head];
+  return n + 1 >= p;
+}
+
+/* ==== Stochastic (slow): fast %K over fastk bars, %K = SMA(slowk) of fast
+ * %K, %D = SMA(slowd) of %K; fastk 1..MAX, slowk/slowd 1..MAX.  Both outputs
+ * start where %D does (TA-Lib). ==== */
+
+typedef struct {
+  double k, d;
+} ta_stoch_value;
+
+typedef struct {
+  ta_minmax_state mm;
+  ta_sma_state k_sma, d_sma;
+} ta_stoch_state;
+
+lb_err ta_stoch_init(ta_stoch_state *s, int fastk, int slowk, int slowd);
+void ta_stoch_close(ta_stoch_state *s);
+/* Fast %K from the window's extremes (TA-Lib's operation order). */
+static inline double ta_stoch_fastk(double c, double hi, double lo) {
+  double diff = (hi - lo) / 100.0;
+  return diff != 0.0 ? (c - lo) / diff : 0.0;
+}
+static inline double ta_sma_or_copy_(ta_sma_state *s, double x) {
+  return s->period == 1 ? x : ta_sma_update(s, x); /* TA-Lib's MA(1) is a copy */
+}
+/* The %K/%D part, given the window's extremes (the fused pass shares one
+ * window between STOCH and WILLR). */
+static inline ta_stoch_value ta_stoch_step(ta_stoch_state *s, bool full, double c, double hi,
+                                           double lo) {
+  ta_stoch_value r = {NAN, NAN};
+  if (!full) return r;
+  double k = ta_sma_or_copy_(&s->k_sma, ta_stoch_fastk(c, hi, lo));
+  if (isnan(k)) return r;
+  double d = ta_sma_or_copy_(&s->d_sma, k);
+  if (isnan(d)) return r;
+  r.k = k;
+  r.d = d;
+  return r;
+}
+static inline ta_stoch_value ta_stoch_update(ta_stoch_state *s, double h, double l, double c) {
+  double hi, lo;
+  bool full = ta_minmax_update(&s->mm, h, l, &hi, &lo);
+  return ta_stoch_step(s, full, c, hi, lo);
+}
+lb_err ta_stoch(const double *high, const double *low, const double *close, size_t n, int fastk,
+                int slowk, int slowd, double *k, double *d);
+
+/* ==== Williams %R over `period` bars (2..MAX): -100 (at the low) .. 0 ==== */
+
+typedef struct {
+  ta_minmax_state mm;
+} ta_willr_state;
+
+lb_err ta_willr_init(ta_willr_state *s, int period);
+void ta_willr_close(ta_willr_state *s);
+static inline double ta_willr_from(double c, double hi, double lo) {
+  double diff = (hi - lo) / (-100.0);
+  return diff != 0.0 ? (hi - c) / diff : 0.0;
+}
+static inline double ta_willr_update(ta_willr_state *s, double h, double l, double c) {
+  double hi, lo;
+  return ta_minmax_update(&s->mm, h, l, &hi, &lo) ? ta_willr_from(c, hi, lo) : NAN;
+}
+lb_err ta_willr(const double *high, const double *low, const double *close, size_t n, int period,
+                double *out);
+
+/* ==== OBV: running total starting at the first bar's volume ==== */
+
+typedef struct {
+  double obv, prev;
+  int64_t n;
+} ta_obv_state;
+
+void ta_obv_init(ta_obv_state *s);
+static inline double ta_obv_update(ta_obv_state *s, double c, double v) {
+  if (s->n++ == 0) {
+    s->prev = c;
+    return s->obv = v;
+  }
+  s->obv += c > s->prev ? v : (c < s->prev ? -v : 0.0);
+  s->prev = c;
+  return s->obv;
+}
+lb_err ta_obv(const double *close, const double *volume, size_t n, double *out);
+
+/* ==== CCI over `period` bars (2..MAX), typical price (h+l+c)/3, constant
+ * 0.015.  O(period) per bar (mean deviation). ==== */
+
+typedef struct {
+  int period;
+  double *ring;
+  int pos;
+  int64_t n;
+} ta_cci_state;
+
+lb_err ta_cci_init(ta_cci_state *s, int period);
+void ta_cci_close(ta_cci_state *s);
+double ta_cci_update(ta_cci_state *s, double h, double l, double c);
+lb_err ta_cci(const double *high, const double *low, const double *close, size_t n, int period,
+              double *out);
+
+/* ==== MFI over `period` bars (2..MAX) ==== */
+
+typedef struct {
+  int period;
+  double *pos_mf, *neg_mf; /* rings of `period` */
+  double pos_sum, neg_sum, prev_tp;
+  int idx;
+  int64_t n;
+} ta_mfi_state;
+
+lb_err ta_mfi_init(ta_mfi_state *s, int period);
+void ta_mfi_close(ta_mfi_state *s);
+static inline double ta_mfi_update(ta_mfi_state *s, double h, double l, double c, double v) {
+  int64_t n = s->n++;
+  double tp = (h + l + c) / 3.0;
+  if (n == 0) {
+    s->prev_tp = tp;
+    return NAN;
+  }
+  if (n > s->period) { /* the oldest flow leaves the window first */
+    s->pos_sum -= s->pos_mf[s->idx];
+    s->neg_sum -= s->neg_mf[s->idx];
+  }
+  double diff = tp - s->prev_tp;
+  s->prev_tp = tp;
+  double mf = tp * v;
+  double pf = diff > 0 ? mf : 0.0, nf = diff < 0 ? mf : 0.0;
+  s->pos_mf[s->idx] = pf;
+  s->neg_mf[s->idx] = nf;
+  if (diff < 0) s->neg_sum += mf;
+  else if (diff > 0) s->pos_sum += mf;
+  if (++s->idx == s->period) s->idx = 0;
+  if (n < s->period) return NAN;
+  double t = s->pos_sum + s->neg_sum;
+  return t < 1.0 ? 0.0 : 100.0 * (s->pos_sum / t);
+}
+lb_err ta_mfi(const double *high, const double *low, const double *close, const double *volume,
+              size_t n, int period, double *out);
+
+/* ==== ROC: ((x / x[period ago]) - 1) * 100, period 1..MAX ==== */
+
+typedef struct {
+  int period;
+  double *ring;
+  int pos;
+  int64_t n;
+} ta_roc_state;
+
+lb_err ta_roc_init(ta_roc_state *s, int period);
+void ta_roc_close(ta_roc_state *s);
+static inline double ta_roc_update(ta_roc_state *s, double x) {
+  double old = s->ring[s->pos];
+  s->ring[s->pos] = x;
+  if (++s->pos == s->period) s->pos = 0;
+  if (s->n++ < s->period) return NAN;
+  return old != 0.0 ? ((x / old) - 1.0) * 100.0 : 0.0;
+}
+lb_err ta_roc(const double *in, size_t n, int period, double *out);
+
+/* ==== Parabolic SAR (TA_SAR): acceleration step and maximum, 0 < accel,
+ * 0 < max; accel is capped at max.  Initial direction from bar 1's -DM
+ * (long unless the low fell more than the high rose).  First value at bar 1. ==== */
+
+typedef struct {
+  double accel, max, af;
+  double sar, ep;
+  double ph, pl; /* previous bar's high and low */
+  bool is_long;
+  int64_t n;
+} ta_sar_state;
+
+lb_err ta_sar_init(ta_sar_state *s, double accel, double max);
+double ta_sar_update(ta_sar_state *s, double h, double l);
+lb_err ta_sar(const double *high, const double *low, size_t n, double accel, double max,
+              double *out);
+
+/* ==== VWAP ====
+ * Session: sum(tp*v)/sum(v) since 00:00 UTC of the bar's day (reset when a
+ * bar of a new UTC day arrives), tp = (h+l+c)/3.  Rolling: the same over the
+ * last `period` bars (1..MAX).  No volume in the session/window: the bar's
+ * typical price. */
+
+typedef struct {
+  int64_t day;
+  double pv, v;
+  int64_t n;
+} ta_vwap_session_state;
+
+void ta_vwap_session_init(ta_vwap_session_state *s);
+static inline double ta_vwap_session_update(ta_vwap_session_state *s, lb_ms ts, double h, double l,
+                                            double c, double v) {
+  int64_t day = ts / LB_MS_DAY - (ts % LB_MS_DAY < 0);
+  if (s->n++ == 0 || day != s->day) {
+    s->day = day;
+    s->pv = 0.0;
+    s->v = 0.0;
+  }
+  double tp = (h + l + c) / 3.0;
+  s->pv += tp * v;
+  s->v += v;
+  return s->v > 0.0 ? s->pv / s->v : tp;
+}
+lb_err ta_vwap_session(const lb_ms *ts, const double *high, const double *low, const double *close,
+                       const double *volume, size_t n, double *out);
+
+typedef struct {
+  int period;
+  double *pv_ring, *v_ring;
+  double pv, v;
+  int pos, nonzero; /* bars with volume > 0 in the window */
+  int64_t n;
+} ta_vwap_state;
+
+lb_err ta_vwap_init(ta_vwap_state *s, int period);
+void ta_vwap_close(ta_vwap_state *s);
+double ta_vwap_update(ta_vwap_state *s, double h, double l, double c, double v);
+lb_err ta_vwap(const double *high, const double *low, const double *close, const double *volume,
+               size_t n, int period, double *out);
+
+#endif
