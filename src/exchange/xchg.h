@@ -3,7 +3,7 @@
  * Owns: the vocabulary of orders, positions, balances and exchange events,
  * and the contract every back end implements: `sim` (backtests and paper
  * trading: fills, fees, slippage, funding, liquidation), `binance_usdm`
- * (live REST + WebSocket), later `bybit`, `okx`.  The engine talks to an
+ * (live REST + WebSocket; exchange/binance.h), later `bybit`, `okx`.  The engine talks to an
  * xchg and nothing else, so the same strategy and risk code runs in a
  * backtest, on paper and live.
  *
@@ -158,6 +158,9 @@ typedef enum {
   XCHG_EV_STREAM_UP
 } xchg_event_type;
 
+/* Which stream a STREAM_DOWN / STREAM_UP event is about. */
+typedef enum { XCHG_STREAM_NONE = 0, XCHG_STREAM_MARKET, XCHG_STREAM_USER } xchg_stream;
+
 typedef struct {
   xchg_event_type type;
   lb_ms time;
@@ -170,6 +173,7 @@ typedef struct {
   double rate;            /* FUNDING, MARK */
   data_candle candle;     /* CANDLE */
   lb_ms timeframe;        /* CANDLE */
+  xchg_stream stream;     /* STREAM_DOWN, STREAM_UP */
 } xchg_event;
 
 typedef struct xchg xchg;
@@ -240,5 +244,23 @@ xchg_kind xchg_fail(xchg_error *err, xchg_kind kind, int code, const char *fmt, 
 
 /* Valid client id per contract 1 (length and characters). */
 bool xchg_client_id_valid(const char *id);
+
+/* Moves a protective conditional order (trailing by replacement): places
+ * `req` under a NEW client id and cancels `old_client_id` only once the
+ * venue has confirmed the new order as open, so the position is never
+ * without a stop (contract 3).  If the new order is not confirmed, the old
+ * one stays and that failure is returned.  If the cancel fails, both orders
+ * remain (both only reduce or close), *out describes the new one, and the
+ * cancel's kind is returned. */
+static inline xchg_kind xchg_replace_stop(xchg *x, const char *old_client_id,
+                                          const xchg_order_req *req, xchg_order *out,
+                                          xchg_error *err) {
+  xchg_kind k = x->ops->place(x, req, out, err);
+  if (k != XCHG_OK) return k;
+  if (out->status != XCHG_ST_NEW)
+    return xchg_fail(err, XCHG_REJECTED, 0, "replacement %s is %s, not open: %s kept",
+                     req->client_id, xchg_status_name(out->status), old_client_id);
+  return x->ops->cancel(x, req->symbol, old_client_id, err);
+}
 
 #endif
