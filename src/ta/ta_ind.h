@@ -32,6 +32,10 @@
  * prev*(1-k) + x*k, a rolling sum as sum += (new - old)), so values agree
  * with TA-Lib to a few units in the last place, not always bit for bit; the
  * requirement (tests/ta) is a relative difference <= 1e-9 on every value.
+ * Where a value is a small difference of large ones and one unit in the
+ * last place would show, TA-Lib's exact operation order is kept: MACD's
+ * three EMAs and STOCH's two means (ta_sma_update_exact) are TA-Lib's bit
+ * for bit, as are CCI, MFI, WILLR, ROC, OBV and SAR.
  * Bollinger's standard deviation is computed from sums centred on a recent
  * mean (resynchronised every `period` bars) instead of TA-Lib's raw sum of
  * squares: same definition (population), fewer cancellation errors.
@@ -118,6 +122,20 @@ static inline double ta_sma_update(ta_sma_state *s, double x) {
   return ++s->n >= s->period ? s->sum * s->inv : NAN;
 }
 lb_err ta_sma(const double *in, size_t n, int period, double *out);
+/* The same mean in TA-Lib's own operation order (sum += new; out = sum /
+ * period; sum -= oldest): bit for bit TA-Lib.  Used where a mean of small
+ * numbers next to large ones must match TA-Lib to the last place (the %K
+ * and %D smoothing of STOCH).  A state is driven by one update function
+ * only. */
+static inline double ta_sma_update_exact(ta_sma_state *s, double x) {
+  s->sum += x;
+  s->ring[s->pos] = x;
+  if (++s->pos == s->period) s->pos = 0;
+  if (++s->n < s->period) return NAN;
+  double out = s->sum / s->period;
+  s->sum -= s->ring[s->pos]; /* the oldest of this window leaves next */
+  return out;
+}
 
 /* ==== EMA: k = 2/(period+1), seeded with the SMA of the first `period`
  * values (period 1..MAX) ==== */
@@ -189,7 +207,7 @@ typedef struct {
 
 typedef struct {
   int fast, slow, signal;
-  double kf, kf1, ks, ks1, kg, kg1;
+  double kf, ks, kg;
   double fsum, ssum, gsum;
   double fv, sv, gv;
   int64_t n;
@@ -205,12 +223,14 @@ static inline ta_macd_value ta_macd_update(ta_macd_state *s, double x) {
     if (n >= s->slow - s->fast) s->fsum += x;
     return r;
   }
+  /* TA-Lib's EMA step exactly: the line is a small difference of two
+   * large EMAs, so one unit in the last place of either shows up in it. */
   if (m == 0) {
     s->fv = (s->fsum + x) / s->fast;
     s->sv = (s->ssum + x) / s->slow;
   } else {
-    s->fv = s->fv * s->kf1 + x * s->kf;
-    s->sv = s->sv * s->ks1 + x * s->ks;
+    s->fv = (x - s->fv) * s->kf + s->fv;
+    s->sv = (x - s->sv) * s->ks + s->sv;
   }
   double line = s->fv - s->sv;
   if (m < s->signal - 1) {
@@ -218,7 +238,7 @@ static inline ta_macd_value ta_macd_update(ta_macd_state *s, double x) {
     return r;
   }
   if (m == s->signal - 1) s->gv = (s->gsum + line) / s->signal;
-  else s->gv = s->gv * s->kg1 + line * s->kg;
+  else s->gv = (line - s->gv) * s->kg + s->gv;
   r.macd = line;
   r.signal = s->gv;
   r.hist = line - s->gv;
@@ -467,7 +487,7 @@ static inline double ta_stoch_fastk(double c, double hi, double lo) {
   return diff != 0.0 ? (c - lo) / diff : 0.0;
 }
 static inline double ta_sma_or_copy_(ta_sma_state *s, double x) {
-  return s->period == 1 ? x : ta_sma_update(s, x); /* TA-Lib's MA(1) is a copy */
+  return s->period == 1 ? x : ta_sma_update_exact(s, x); /* TA-Lib's MA(1) is a copy */
 }
 /* The %K/%D part, given the window's extremes (the fused pass shares one
  * window between STOCH and WILLR). */
