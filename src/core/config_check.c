@@ -4,6 +4,8 @@
  * name the variables, their values and the allowed relation, like the
  * single-variable messages of config.c.
  */
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/config.h"
@@ -15,6 +17,33 @@ static void check_risk(const lb_config *c, lb_cfg_report *rep) {
                  "MAX_STOP_LOSS_PERCENT=%g is below MIN_STOP_LOSS_PERCENT=%g (allowed: >= "
                  "MIN_STOP_LOSS_PERCENT, <= 0.5)",
                  c->max_stop_loss_percent, c->min_stop_loss_percent);
+  bool rr_mode = strcmp(c->take_profit_mode, "rr") == 0;
+  if (rr_mode && c->take_profit_risk_reward < c->min_risk_reward)
+    lb_cfg_error(rep,
+                 "TAKE_PROFIT_RISK_REWARD=%g is below MIN_RISK_REWARD=%g: every trade would be "
+                 "refused (allowed: >= MIN_RISK_REWARD when TAKE_PROFIT_MODE=rr)",
+                 c->take_profit_risk_reward, c->min_risk_reward);
+  /* Distance from entry to the liquidation price at the highest leverage the
+   * regime table allows (5x) or MAX_LEVERAGE if lower, with the first
+   * bracket's 0.4 % maintenance rate: a stop farther than that minus the
+   * buffer can never be placed, so such plans are refused. */
+  double lev = c->max_leverage < 5 ? (double)c->max_leverage : 5.0, mmr = 0.004;
+  double liq_long = 1.0 - (1.0 - 1.0 / lev) / (1.0 - mmr);
+  double liq_short = (1.0 + 1.0 / lev) / (1.0 + mmr) - 1.0;
+  double liq = liq_long < liq_short ? liq_long : liq_short;
+  if (c->max_stop_loss_percent + c->liquidation_buffer_percent >= liq)
+    lb_cfg_warn(rep,
+                "MAX_STOP_LOSS_PERCENT=%g plus LIQUIDATION_BUFFER_PERCENT=%g reaches the "
+                "liquidation distance %.4f at %gx leverage: such plans will be refused "
+                "(lower MAX_LEVERAGE or the stop range)",
+                c->max_stop_loss_percent, c->liquidation_buffer_percent, liq, lev);
+  double best = lb_dec_to_double(c->initial_capital) * c->max_risk_per_trade *
+                c->take_profit_risk_reward;
+  if (rr_mode && lb_dec_to_double(c->min_profit_usd) > best)
+    lb_cfg_warn(rep,
+                "MIN_PROFIT_USD=%g is above the largest profit at take-profit, INITIAL_CAPITAL x "
+                "MAX_RISK_PER_TRADE x TAKE_PROFIT_RISK_REWARD = %.2f: no trade will open",
+                lb_dec_to_double(c->min_profit_usd), best);
 }
 
 static void check_engine(const lb_config *c, lb_cfg_report *rep) {
@@ -34,7 +63,157 @@ static void check_engine(const lb_config *c, lb_cfg_report *rep) {
       }
 }
 
+/* Notification channels (src/notify): a channel is on when its key
+ * variable is set; a half-configured one would only fail at the first
+ * alert, so it is refused at start-up.  Secret values are never printed. */
+static bool is_http_url(const char *u) {
+  return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
+}
+
+static void check_telegram(const lb_config *c, lb_cfg_report *rep) {
+  bool tok = c->telegram_bot_token[0] != '\0', chat = c->telegram_chat_id[0] != '\0';
+  if (tok && !chat)
+    lb_cfg_error(rep, "TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHAT_ID is empty (allowed: both "
+                      "set, or both empty for no Telegram)");
+  if (chat && !tok)
+    lb_cfg_error(rep, "TELEGRAM_CHAT_ID=%s is set but TELEGRAM_BOT_TOKEN is empty (allowed: "
+                      "both set, or both empty for no Telegram)", c->telegram_chat_id);
+  if (!tok || !chat) return;
+  const char *id = c->telegram_chat_id;
+  bool numeric = strspn(id + (id[0] == '-'), "0123456789") == strlen(id + (id[0] == '-')) &&
+                 id[id[0] == '-'] != '\0';
+  if (!numeric && id[0] != '@')
+    lb_cfg_error(rep, "TELEGRAM_CHAT_ID=%s is not a chat id (allowed: a number such as "
+                      "123456789 or -1001234567890, or @channelname)", id);
+  else if (!numeric && c->telegram_commands)
+    lb_cfg_error(rep, "TELEGRAM_CHAT_ID=%s: commands need the numeric chat id (allowed: a "
+                      "number, or TELEGRAM_COMMANDS=false)", id);
+  if (!is_http_url(c->telegram_api_url))
+    lb_cfg_error(rep, "TELEGRAM_API_URL=%s is not an http(s) URL", c->telegram_api_url);
+}
+
+static void check_email(const lb_config *c, lb_cfg_report *rep) {
+  char url[LB_CFG_STR_MAX];
+  lb_mask_url(c->smtp_url, url, sizeof url);
+  if (!c->smtp_url[0]) {
+    if (c->smtp_to[0] || c->smtp_from[0] || c->smtp_user[0] || c->smtp_password[0])
+      lb_cfg_warn(rep, "SMTP_TO/SMTP_FROM/SMTP_USER/SMTP_PASSWORD are set but SMTP_URL is "
+                       "empty: email alerts are off");
+    return;
+  }
+  bool plain = strncmp(c->smtp_url, "smtp://", 7) == 0;
+  if (!plain && strncmp(c->smtp_url, "smtps://", 8) != 0)
+    lb_cfg_error(rep, "SMTP_URL=%s is not smtp://host:port or smtps://host:port", url);
+  if (!c->smtp_to[0])
+    lb_cfg_error(rep, "SMTP_URL=%s is set but SMTP_TO is empty (allowed: one or more "
+                      "comma-separated addresses)", url);
+  if (!c->smtp_from[0])
+    lb_cfg_error(rep, "SMTP_URL=%s is set but SMTP_FROM is empty (allowed: bot@example.com or "
+                      "Name <bot@example.com>)", url);
+  if (c->smtp_password[0] && !c->smtp_user[0])
+    lb_cfg_error(rep, "SMTP_PASSWORD is set but SMTP_USER is empty");
+  if (plain && !c->smtp_starttls && c->smtp_password[0])
+    lb_cfg_warn(rep, "SMTP_URL=%s with SMTP_STARTTLS=false sends SMTP_PASSWORD unencrypted", url);
+}
+
+static void check_sms(const lb_config *c, lb_cfg_report *rep) {
+  const char *names[] = {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_TO"};
+  const char *vals[] = {c->twilio_account_sid, c->twilio_auth_token, c->twilio_from, c->twilio_to};
+  int set = 0;
+  for (int i = 0; i < 4; i++) set += vals[i][0] != '\0';
+  if (set > 0 && set < 4)
+    for (int i = 0; i < 4; i++)
+      if (!vals[i][0])
+        lb_cfg_error(rep, "%s is empty but other TWILIO_* variables are set (allowed: all of "
+                          "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_TO, or none)",
+                     names[i]);
+  if (set == 4 && !is_http_url(c->twilio_api_url))
+    lb_cfg_error(rep, "TWILIO_API_URL=%s is not an http(s) URL", c->twilio_api_url);
+}
+
+static void check_notify(const lb_config *c, lb_cfg_report *rep) {
+  check_telegram(c, rep);
+  check_email(c, rep);
+  check_sms(c, rep);
+  if (c->webhook_url[0] && !is_http_url(c->webhook_url))
+    lb_cfg_error(rep, "WEBHOOK_URL is not an http(s) URL (value not shown: it is a secret)");
+  if (c->webhook_token[0] && !c->webhook_url[0])
+    lb_cfg_warn(rep, "WEBHOOK_TOKEN is set but WEBHOOK_URL is empty: the webhook is off");
+}
+
+/* LLM providers (src/ai; the same names as ai_provider_names in
+ * src/ai/ai_config.c, checked by tests/ai).  A listed provider without a key
+ * is skipped with one warning, so the bot still runs offline; one with a
+ * key but no model or a base URL that is not http(s) would only fail at
+ * the first analysis, so it is refused at start-up. */
+static void check_ai(const lb_config *c, lb_cfg_report *rep) {
+  static const struct {
+    const char *name, *var;
+    size_t key, url, model;
+    bool needs_key;
+  } provs[] = {
+      {"anthropic", "ANTHROPIC", offsetof(lb_config, anthropic_api_key),
+       offsetof(lb_config, anthropic_base_url), offsetof(lb_config, anthropic_model), true},
+      {"openai", "OPENAI", offsetof(lb_config, openai_api_key), offsetof(lb_config, openai_base_url),
+       offsetof(lb_config, openai_model), true},
+      {"deepseek", "DEEPSEEK", offsetof(lb_config, deepseek_api_key),
+       offsetof(lb_config, deepseek_base_url), offsetof(lb_config, deepseek_model), true},
+      {"grok", "GROK", offsetof(lb_config, grok_api_key), offsetof(lb_config, grok_base_url),
+       offsetof(lb_config, grok_model), true},
+      {"openrouter", "OPENROUTER", offsetof(lb_config, openrouter_api_key),
+       offsetof(lb_config, openrouter_base_url), offsetof(lb_config, openrouter_model), true},
+      {"local", "LOCAL_LLM", offsetof(lb_config, local_llm_api_key),
+       offsetof(lb_config, local_llm_base_url), offsetof(lb_config, local_llm_model), false},
+  };
+  const size_t np = sizeof provs / sizeof provs[0];
+  char items[16][64];
+  int n = lb_cfg_split_list(c->ai_providers, items, 16);
+  if (n < 0) {
+    lb_cfg_error(rep, "AI_PROVIDERS=%s lists more than 16 providers", c->ai_providers);
+    return;
+  }
+  bool seen[8] = {false};
+  int voters = c->ai_technical_voter ? 1 : 0;
+  for (int i = 0; i < n; i++) {
+    size_t k = 0;
+    while (k < np && strcmp(items[i], provs[k].name) != 0) k++;
+    if (k == np) {
+      lb_cfg_error(rep,
+                   "AI_PROVIDERS=%s: unknown provider \"%s\" (allowed: anthropic, openai, "
+                   "deepseek, grok, openrouter, local)",
+                   c->ai_providers, items[i]);
+      continue;
+    }
+    if (seen[k]) {
+      lb_cfg_error(rep, "AI_PROVIDERS=%s lists %s twice", c->ai_providers, provs[k].name);
+      continue;
+    }
+    seen[k] = true;
+    if (strcmp(provs[k].name, "grok") == 0 && !c->enable_grok) continue;
+    const char *key = (const char *)c + provs[k].key;
+    const char *url = (const char *)c + provs[k].url;
+    const char *model = (const char *)c + provs[k].model;
+    if (provs[k].needs_key && !*key) {
+      lb_cfg_warn(rep, "%s_API_KEY is empty: provider %s is skipped (remove it from AI_PROVIDERS "
+                       "to silence this)",
+                  provs[k].var, provs[k].name);
+      continue;
+    }
+    if (!*model)
+      lb_cfg_error(rep, "%s_MODEL is empty (required: %s is in AI_PROVIDERS)", provs[k].var,
+                   provs[k].name);
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+      lb_cfg_error(rep, "%s_BASE_URL=%s is not an http(s) URL", provs[k].var, url);
+    voters++;
+  }
+  if (voters >= 2 && c->ai_min_agree > voters)
+    lb_cfg_warn(rep, "AI_MIN_AGREE=%ld but only %d analysts can vote: no trade will open",
+                c->ai_min_agree, voters);
+}
+
 void lb_config_check(const lb_config *c, lb_cfg_report *rep) {
   check_risk(c, rep);
   check_engine(c, rep);
+  check_notify(c, rep);
+  check_ai(c, rep);
 }
