@@ -395,7 +395,11 @@ void ta_cci_close(ta_cci_state *s) {
 }
 
 /* TA-Lib's order: the ring is laid out by bar index modulo period and summed
- * from slot 0, so these are TA-Lib's values bit for bit. */
+ * from slot 0, so these are TA-Lib's values bit for bit, with one deliberate
+ * exception: a mean deviation below 1e-13 of the price (a flat window) is
+ * taken as 0.  TA-Lib tests it against exactly 0, so over a constant series
+ * the rounding of the mean (a few units in the last place) gives it +/-66.7
+ * instead of 0.  No real market has a window that flat. */
 double ta_cci_update(ta_cci_state *s, double h, double l, double c) {
   int p = s->period;
   double tp = (h + l + c) / 3.0;
@@ -408,7 +412,7 @@ double ta_cci_update(ta_cci_state *s, double h, double l, double c) {
   double dev = 0.0;
   for (int j = 0; j < p; j++) dev += fabs(s->ring[j] - avg);
   double t = tp - avg;
-  if (t != 0.0 && dev != 0.0) return t / (0.015 * (dev / p));
+  if (t != 0.0 && dev > 1e-13 * p * fabs(avg)) return t / (0.015 * (dev / p));
   return 0.0;
 }
 

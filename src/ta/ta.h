@@ -120,9 +120,10 @@ typedef struct {
   int64_t last_idx;  /* bar of the most recent member */
 } ta_level;
 
-#define TA_MAX_LEVELS 64
-/* Levels from swings, ascending by price.  Writes at most max; returns the
- * count written.  Deterministic (ties broken by bar index). */
+#define TA_MAX_LEVELS 64 /* a buffer that holds a default frame's levels in practice */
+/* Levels from swings, ascending by price.  Writes at most max (the lowest
+ * ones); returns the count written.  Deterministic (ties broken by bar
+ * index). */
 size_t ta_sr_levels(const ta_swing *sw, size_t n, double tol, int min_touches, ta_level *out,
                     size_t max);
 /* Nearest support: the highest level price <= price; nearest resistance:
@@ -259,7 +260,8 @@ typedef struct {
   bool mid_range;             /* the red-flag test (ta_mid_range) */
   double swing_low, swing_high; /* most recent confirmed pivots (NAN if none) */
   int div_macd, div_rsi;      /* +1 bullish, -1 bearish, 0 none */
-  double bb_width_rank;       /* 0..1, NAN before any width */
+  double bb_width_rank;       /* 0..1 among up to vol_lookback earlier widths;
+                                 NAN until min(vol_lookback, 20) of them exist */
   int n_recent;               /* candles in recent[], oldest first */
   data_candle recent[TA_RECENT];
 } ta_view;

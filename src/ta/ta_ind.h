@@ -35,7 +35,8 @@
  * Where a value is a small difference of large ones and one unit in the
  * last place would show, TA-Lib's exact operation order is kept: MACD's
  * three EMAs and STOCH's two means (ta_sma_update_exact) are TA-Lib's bit
- * for bit, as are CCI, MFI, WILLR, ROC, OBV and SAR.
+ * for bit, as are CCI (but for flat windows, below), MFI, WILLR, ROC, OBV
+ * and SAR.
  * Bollinger's standard deviation is computed from sums centred on a recent
  * mean (resynchronised every `period` bars) instead of TA-Lib's raw sum of
  * squares: same definition (population), fewer cancellation errors.
@@ -53,7 +54,9 @@
  *   RSI 0 when average gain + loss is 0 (constant prices);  +DI/-DI/ADX 0
  *   when the smoothed true range is 0 (a bar's DX is skipped when
  *   +DI + -DI is 0);  STOCH %K 0 and WILLR 0 when highest high == lowest
- *   low;  CCI 0 when the mean deviation or the deviation of the bar is 0;
+ *   low;  CCI 0 when the bar's deviation is 0 or the mean deviation is
+ *   below 1e-13 of the price (flat window; TA-Lib compares with exactly 0
+ *   and returns +/-66.7 from rounding there);
  *   MFI 0 when positive + negative money flow < 1;  ROC 0 when the price
  *   `period` bars ago is 0;  NATR 0 when close is 0;  Bollinger standard
  *   deviation 0 when the variance is below 1e-14;  VWAP = the bar's typical
