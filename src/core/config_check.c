@@ -6,6 +6,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "core/config.h"
@@ -211,9 +212,25 @@ static void check_ai(const lb_config *c, lb_cfg_report *rep) {
                 c->ai_min_agree, voters);
 }
 
+static void check_http(const lb_config *c, lb_cfg_report *rep) {
+  unsigned char addr[16];
+  const char *h = c->health_host;
+  if (strcmp(h, "localhost") != 0 && inet_pton(AF_INET, h, addr) != 1 && inet_pton(AF_INET6, h, addr) != 1)
+    lb_cfg_error(rep, "HEALTH_HOST=%s is not an IP address (allowed: an IPv4 or IPv6 literal, or localhost)", h);
+  /* A short token can be guessed by anyone who reaches the port, and the
+   * token can close a position.  Its value is never printed. */
+  size_t n = strlen(c->control_token);
+  if (n > 0 && n < 16)
+    lb_cfg_error(rep,
+                 "CONTROL_TOKEN is %zu characters long (allowed: empty to disable the control "
+                 "endpoints, or 16 characters or more, e.g. from `openssl rand -hex 24`)",
+                 n);
+}
+
 void lb_config_check(const lb_config *c, lb_cfg_report *rep) {
   check_risk(c, rep);
   check_engine(c, rep);
   check_notify(c, rep);
   check_ai(c, rep);
+  check_http(c, rep);
 }

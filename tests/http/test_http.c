@@ -1050,3 +1050,42 @@ TEST(http_levbot_healthcheck_exit_codes_follow_the_answer) {
   CHECK_EQ(levbot(NULL, "--bogus", &out), 2);
   free(out);
 }
+
+/* ==== Configuration rules (config_check.c, check_http) ==== */
+
+static lb_err load_env(char *const *envp, lb_cfg_report *rep) {
+  lb_config c;
+  lb_cfg_source src = {.env_file = "/nonexistent/levbot-test.env", .env_file_explicit = false, .envp = envp};
+  memset(rep, 0, sizeof *rep);
+  return lb_config_load(&c, &src, rep);
+}
+
+static bool report_has(const lb_cfg_report *rep, const char *needle) {
+  for (int i = 0; i < rep->n_errors; i++)
+    if (strstr(rep->errors[i], needle)) return true;
+  return false;
+}
+
+TEST(http_config_refuses_a_short_control_token_without_printing_it) {
+  static lb_cfg_report rep;
+  char *short_tok[] = {"CONTROL_TOKEN=hunter2pass", NULL};
+  CHECK_EQ(load_env(short_tok, &rep), LB_ECONFIG);
+  CHECK(report_has(&rep, "CONTROL_TOKEN is 11 characters long"));
+  for (int i = 0; i < rep.n_errors; i++) CHECK_NOT_CONTAINS(rep.errors[i], "hunter2pass");
+  char *good[] = {"CONTROL_TOKEN=" TOKEN, NULL};
+  CHECK_OK(load_env(good, &rep));
+  char *none[] = {"CONTROL_TOKEN=", NULL};
+  CHECK_OK(load_env(none, &rep));
+}
+
+TEST(http_config_refuses_a_health_host_that_is_not_an_address) {
+  static lb_cfg_report rep;
+  char *bad[] = {"HEALTH_HOST=my-server.example", NULL};
+  CHECK_EQ(load_env(bad, &rep), LB_ECONFIG);
+  CHECK(report_has(&rep, "HEALTH_HOST=my-server.example is not an IP address"));
+  const char *ok[] = {"HEALTH_HOST=0.0.0.0", "HEALTH_HOST=::1", "HEALTH_HOST=localhost", "HEALTH_HOST=127.0.0.1"};
+  for (int i = 0; i < 4; i++) {
+    char *env[] = {(char *)ok[i], NULL};
+    CHECK_OK(load_env(env, &rep));
+  }
+}
