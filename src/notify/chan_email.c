@@ -41,7 +41,8 @@ static int split_rcpt(const char *list, char out[][256], lb_errbuf *eb) {
     if (comma) *comma = '\0';
     if (n >= MAX_RCPT) return lb_fail(eb, LB_ECONFIG, "email: more than %d recipients", MAX_RCPT), -1;
     if (!notify_mail_addr(tok, out[n], 256))
-      return lb_fail(eb, LB_ECONFIG, "email: recipient \"%.100s\" is not an address", tok), -1;
+      return lb_fail(eb, LB_ECONFIG, "email: recipient \"%.100s\" is not an address",
+                     tok + strspn(tok, " \t")), -1;
     tok = comma ? comma + 1 : NULL;
   }
   return n;

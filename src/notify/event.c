@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "notify/notify.h"
 
 static const struct {
@@ -74,27 +75,34 @@ static const char *side_name(lb_action a) {
   return a == LB_ACTION_LONG ? "LONG" : a == LB_ACTION_SHORT ? "SHORT" : "";
 }
 
-/* Text for the JSON form.  Control characters other than newline become
- * spaces (as every renderer shows them), which also keeps the payload
- * within NOTIFY_PAYLOAD_MAX: no character is escaped to more than two
- * bytes.  json_string() refuses invalid UTF-8; such bytes become '?' so a
- * message with a mangled field is still stored rather than lost. */
-static json_t *jstr(const char *s) {
-  char *copy = strdup(s);
-  if (!copy) return NULL;
+/* Text for the JSON form, which leaves the process (the store's outbox, the
+ * webhook): secrets are redacted and the result kept within the field's
+ * size.  Control characters other than newline become spaces (as every
+ * renderer shows them), so no character is escaped to more than two bytes.
+ * json_string() refuses invalid UTF-8; such bytes become '?' so a message
+ * with a mangled field is still stored rather than lost. */
+static json_t *jstr(const char *s, size_t cap) {
+  size_t tcap = 2 * strlen(s) + 64;
+  char *tmp = malloc(tcap), *copy = malloc(cap);
+  json_t *j = NULL;
+  if (!tmp || !copy) goto out;
+  lb_redact(s, tmp, tcap);
+  notify_copy_text(copy, cap, tmp);
   for (unsigned char *p = (unsigned char *)copy; *p; p++)
     if ((*p < 0x20 && *p != '\n') || *p == 0x7F) *p = ' ';
-  json_t *j = json_string(copy);
+  j = json_string(copy);
   if (!j) {
     for (unsigned char *p = (unsigned char *)copy; *p; p++)
       if (*p >= 0x80) *p = '?';
     j = json_string(copy);
   }
+out:
+  free(tmp);
   free(copy);
   return j;
 }
 
-char *notify_event_to_json(const notify_event *ev) {
+static char *to_json(const notify_event *ev, size_t detail_cap) {
   json_t *o = json_object();
   json_t *votes = json_array();
   char *out = NULL;
@@ -103,7 +111,7 @@ char *notify_event_to_json(const notify_event *ev) {
   rc |= json_object_set_new(o, "kind", json_string(notify_kind_name(ev->kind)));
   rc |= json_object_set_new(o, "severity", json_string(notify_severity_name(ev->severity)));
   rc |= json_object_set_new(o, "time", json_integer(ev->time));
-  rc |= json_object_set_new(o, "symbol", jstr(ev->symbol));
+  rc |= json_object_set_new(o, "symbol", jstr(ev->symbol, sizeof ev->symbol));
   rc |= json_object_set_new(o, "side", json_string(side_name(ev->side)));
   rc |= set_dec(o, "size", ev->size);
   rc |= json_object_set_new(o, "leverage", json_integer(ev->leverage));
@@ -118,7 +126,7 @@ char *notify_event_to_json(const notify_event *ev) {
     const notify_vote *v = &ev->votes[i];
     json_t *jv = json_object();
     if (!jv) goto out;
-    rc |= json_object_set_new(jv, "model", jstr(v->model));
+    rc |= json_object_set_new(jv, "model", jstr(v->model, sizeof v->model));
     rc |= json_object_set_new(jv, "action", json_string(lb_action_name(v->action)));
     rc |= json_object_set_new(jv, "confidence", json_real(v->confidence));
     rc |= json_array_append_new(votes, jv);
@@ -126,21 +134,36 @@ char *notify_event_to_json(const notify_event *ev) {
   rc |= json_object_set(o, "votes", votes);
   rc |= set_dec(o, "pnl", ev->pnl);
   rc |= json_object_set_new(o, "r_multiple", json_real(ev->r_multiple));
-  rc |= json_object_set_new(o, "reason", jstr(ev->reason));
-  rc |= json_object_set_new(o, "breaker", jstr(ev->breaker));
-  rc |= json_object_set_new(o, "component", jstr(ev->component));
-  rc |= json_object_set_new(o, "title", jstr(ev->title));
-  rc |= json_object_set_new(o, "detail", jstr(ev->detail));
+  rc |= json_object_set_new(o, "reason", jstr(ev->reason, sizeof ev->reason));
+  rc |= json_object_set_new(o, "breaker", jstr(ev->breaker, sizeof ev->breaker));
+  rc |= json_object_set_new(o, "component", jstr(ev->component, sizeof ev->component));
+  rc |= json_object_set_new(o, "title", jstr(ev->title, sizeof ev->title));
+  rc |= json_object_set_new(o, "detail", jstr(ev->detail, detail_cap));
   rc |= json_object_set_new(o, "resume_at", json_integer(ev->resume_at));
   rc |= json_object_set_new(o, "day", json_integer(ev->day));
   rc |= json_object_set_new(o, "trades", json_integer(ev->trades));
   rc |= json_object_set_new(o, "wins", json_integer(ev->wins));
   rc |= set_dec(o, "capital", ev->capital);
-  if (rc == 0) out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (rc == 0) out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 out:
   json_decref(votes);
   json_decref(o);
   return out;
+}
+
+char *notify_event_to_json(const notify_event *ev) {
+  /* Only a detail full of characters JSON escapes can pass the limit: it
+   * is shortened until the whole fits (the other fields are bounded well
+   * below NOTIFY_PAYLOAD_MAX). */
+  size_t cap = sizeof ev->detail;
+  char *j = to_json(ev, cap);
+  while (j && strlen(j) > NOTIFY_PAYLOAD_MAX && cap > 1) {
+    size_t over = strlen(j) - NOTIFY_PAYLOAD_MAX;
+    cap = cap > over / 2 + 2 ? cap - (over / 2 + 1) : 1;
+    free(j);
+    j = to_json(ev, cap);
+  }
+  return j;
 }
 
 /* ==== From JSON ==== */

@@ -156,8 +156,11 @@ lb_err notify_kind_parse(const char *s, notify_kind *out);
 lb_err notify_severity_parse(const char *s, notify_severity *out);
 
 /* The event as one JSON object (every field, money as exact decimal
- * strings): the payload persisted for critical messages and the "event"
- * member of the webhook body.  Caller frees with free(); NULL on ENOMEM. */
+ * strings, texts redacted and cleaned as for rendering, at most
+ * NOTIFY_PAYLOAD_MAX bytes: only a detail made of characters JSON escapes
+ * can be long enough to be shortened): the payload persisted for critical
+ * messages and the "event" member of the webhook body.  Caller frees with
+ * free(); NULL on ENOMEM. */
 char *notify_event_to_json(const notify_event *ev);
 /* Strict inverse: unknown kind/severity, wrong types, bad decimals or too
  * long texts give LB_EPARSE naming the field. */
