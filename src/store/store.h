@@ -516,8 +516,8 @@ typedef struct {
   lb_dec gross_profit, gross_loss; /* sum of wins, sum of losses (<= 0) */
   double profit_factor; /* gross_profit / |gross_loss|; INFINITY with profit and no
                          * loss; 0 without trades */
-  lb_dec max_drawdown;  /* largest fall from a peak, >= 0 */
-  double max_drawdown_pct; /* that fall / its peak */
+  lb_dec max_drawdown;  /* largest fall from a running peak, >= 0 */
+  double max_drawdown_pct; /* largest fall as a fraction of its peak (may be another fall) */
   bool drawdown_from_snapshots; /* equity_snapshots, else the closed-trade curve */
   lb_dec today_pnl;     /* trades closed since 00:00 UTC of now */
   long today_trades;
