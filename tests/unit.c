@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef LB_SOURCE_DIR
@@ -100,6 +101,37 @@ const char *lbt_tmpdir(void) {
     atexit(remove_tmpdir);
   }
   return tmpdir;
+}
+
+int lbt_run(const char *cmdline, char **out) {
+  char *full = malloc(strlen(cmdline) + 16);
+  if (!full) return -1;
+  snprintf(full, strlen(cmdline) + 16, "%s 2>&1", cmdline);
+  FILE *p = popen(full, "r");
+  free(full);
+  if (!p) return -1;
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  if (!buf) {
+    pclose(p);
+    return -1;
+  }
+  size_t n;
+  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+    len += n;
+    if (cap - len < 2) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) break;
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  buf[len] = '\0';
+  int st = pclose(p);
+  if (out) *out = buf;
+  else free(buf);
+  if (st == -1 || !WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st);
 }
 
 unsigned long lbt_seed(void) {

@@ -109,6 +109,11 @@ const char *lbt_binary_path(const char *rel);
 /* A fresh directory for this test process, removed at exit (unless
  * LEVBOT_KEEP_TMP is set). */
 const char *lbt_tmpdir(void);
+/* Runs a shell command line (via /bin/sh), captures stdout and stderr
+ * together into *out (malloc'd, caller frees; may be NULL to discard) and
+ * returns the exit status (or -1 if it could not run / was killed). */
+int lbt_run(const char *cmdline, char **out);
+
 /* Seed for property tests: $LEVBOT_TEST_SEED or a fixed default, printed
  * on failure so a run can be reproduced. */
 unsigned long lbt_seed(void);
