@@ -162,6 +162,7 @@ TEST(config_env_file_is_read_and_environment_wins) {
                                 "MIN_PROFIT_USD = 5.50   # inline comment\n"
                                 "SYMBOLS=\"BTCUSDT,ETHUSDT\"\n"
                                 "TELEGRAM_CHAT_ID='12345'\n"
+                                "TELEGRAM_BOT_TOKEN=123456:ABCdefGHIjkl\n"
                                 "SCAN_INTERVAL_SECONDS=60\r\n"
                                 "SOME_OTHER_TOOL=1\n");
   char *env[] = {"SCAN_INTERVAL_SECONDS=120", NULL};
@@ -178,8 +179,10 @@ TEST(config_env_file_is_read_and_environment_wins) {
   CHECK_EQ(c.scan_interval_seconds, 120);
   CHECK_EQ(c.source[LB_CFGV_MAX_LEVERAGE], LB_CFG_SRC_FILE);
   CHECK_EQ(c.source[LB_CFGV_SCAN_INTERVAL_SECONDS], LB_CFG_SRC_ENV);
-  CHECK_EQ(rep.n_warnings, 1);
-  CHECK_CONTAINS(rep.warnings[0], "unknown variable SOME_OTHER_TOOL");
+  bool warned = false;
+  for (int i = 0; i < rep.n_warnings; i++)
+    if (strstr(rep.warnings[i], "line 9: unknown variable SOME_OTHER_TOOL (ignored)")) warned = true;
+  CHECK(warned);
 }
 
 TEST(config_env_file_errors_name_file_and_line) {
