@@ -6,9 +6,9 @@
  * numbers that made it fail.  Sizing works backwards from the loss the
  * trader accepts: quantity = risk budget / loss per unit at the stop (fees
  * on both legs included), then limited by the capital the isolated margin
- * may take and by the symbol's maximum, rounded down to the step and
- * stepped down once more if a rounding still pushes the exact loss or
- * margin over.  Leverage only sets the margin (and so the liquidation
+ * may take and by the symbol's maximum, rounded down to the step, and
+ * stepped down while a rounding still pushes the exact loss or margin
+ * over.  Leverage only sets the margin (and so the liquidation
  * price), never the size: a higher leverage cannot make a loss bigger.
  */
 #include <math.h>

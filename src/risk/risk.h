@@ -318,9 +318,10 @@ bool risk_trail_update(risk_trail *t, const risk_params *p, const lb_symbol_rule
  *   B4. start-of-day equity is the last equity known when the first event
  *       of a UTC day arrives; today's realized PnL counts trades closed
  *       since 00:00 UTC.
- *   B5. on a trip, that kind's counters restart (the consecutive-loss count,
- *       the failure window); resetting max_drawdown re-bases the peak on the
- *       last equity, so it does not trip again at once.
+ *   B5. on a trip and again on its resume, that kind's counters restart (the
+ *       consecutive-loss count, the failure window); resuming max_drawdown
+ *       re-bases the peak on the last equity, so it does not trip again at
+ *       once.
  * Equity comes only from on_equity (the engine marks equity after every
  * trade and periodically); trades feed the daily and consecutive counters.
  */
@@ -384,7 +385,9 @@ typedef struct {
 void risk_breakers_init(risk_breakers *b, lb_dec equity, lb_ms t);
 
 /* Each of these first performs the time-based resumes due at t (their
- * resume events come first in *out), then applies the event.  *out is
+ * resume events come first in *out), then applies the event: a closed
+ * trade's realized PnL (fees and funding included; < 0 is a loss), an
+ * equity mark, or one failed exchange/AI call.  *out is
  * overwritten (out->n = 0 when nothing happened).  LB_EINVAL (B3, or bad
  * arguments) changes nothing. */
 lb_err risk_breakers_on_trade(risk_breakers *b, const risk_params *p, lb_ms t, lb_dec pnl,

@@ -499,7 +499,7 @@ TEST(property_breakers_trip_exactly_at_their_thresholds) {
         /* sometimes land exactly on, or one ms past, the window's edge */
         lb_ms gap = (lb_ms)(mean_gap * unif(&g) * 2);
         int n = p.max_failures;
-        if (j >= n - 1 && chance(&g, 0.2))
+        if (n >= 2 && j >= n - 1 && chance(&g, 0.2))
           gap = times[j - n + 1] + p.failure_window + (chance(&g, 0.5) ? 0 : 1) - t;
         if (gap < 0) gap = 0;
         t += gap;
