@@ -396,10 +396,13 @@ static void pos_finish(engine *e) {
   if (p->exit_qty > 0)
     lb_dec_div(p->exit_notional, p->exit_qty, LB_ROUND_HALF_EVEN, &t->exit_price);
   if (p->exit_trigger > 0 && t->exit_price > 0) {
-    double slip = e->p.slippage + 1e-9, trig = lb_dec_to_double(p->exit_trigger);
+    /* worse than the trigger by more than the expected slippage and one
+     * tick of rounding: the price jumped over the trigger (a gap) */
+    double slip = e->p.slippage, trig = lb_dec_to_double(p->exit_trigger);
+    double tick = lb_dec_to_double(e->sym[p->sym].rules.tick_size);
     double fill = lb_dec_to_double(t->exit_price);
     int d = side_dir(t->side); /* a long's exit sells: worse is lower */
-    t->gap_exit = d > 0 ? fill < trig * (1 - slip) - 1e-9 : fill > trig * (1 + slip) + 1e-9;
+    t->gap_exit = d > 0 ? fill < trig * (1 - slip) - tick - 1e-9 : fill > trig * (1 + slip) + tick + 1e-9;
   }
   e->cnt.trades_closed++;
   if (t->exit_reason == ENGINE_EXIT_LIQUIDATION) e->cnt.liquidations++;
