@@ -98,10 +98,10 @@ static lb_err email_prepare(notify_chan *ch, const notify_msg *m, lb_errbuf *eb)
   if (notify_render_email(&m->ev, c->from, c->to, mid, &ch->req_body) != LB_OK)
     return lb_fail(eb, LB_ENOMEM, "email: cannot render the message");
   for (int i = 0; i < n; i++) {
-    snprintf(angle, sizeof angle, "<%s>", rcpt[i]);
+    snprintf(angle, sizeof angle, "<%.255s>", rcpt[i]);
     ch->req_rcpt = curl_slist_append(ch->req_rcpt, angle);
   }
-  snprintf(angle, sizeof angle, "<%s>", from);
+  snprintf(angle, sizeof angle, "<%.255s>", from);
   CURL *h = ch->easy;
   curl_easy_setopt(h, CURLOPT_URL, c->url);
   curl_easy_setopt(h, CURLOPT_MAIL_FROM, angle);

@@ -459,7 +459,6 @@ static void chan_finish(notify_queue *q, notify_chan *ch, notify_outcome out, lb
   pthread_mutex_lock(&q->mu);
   notify_msg *m = ch->cur;
   ch->cur = NULL;
-  ch->busy = false;
   m->in_flight = false;
   if (out == NOTIFY_OUT_RETRY) {
     m->attempts++;
@@ -478,7 +477,13 @@ static void chan_finish(notify_queue *q, notify_chan *ch, notify_outcome out, lb
   }
   attempts = m->attempts;
   next = ch->next_at;
-  if (all_idle_locked(q)) pthread_cond_broadcast(&q->idle_cv);
+  /* A finished critical message keeps the channel busy until the
+   * persistence has heard of it, so drain() means "all bookkept". */
+  bool bookkeep = done && done->persisted && q->o.persist.mark_done;
+  if (!bookkeep) {
+    ch->busy = false;
+    if (all_idle_locked(q)) pthread_cond_broadcast(&q->idle_cv);
+  }
   pthread_mutex_unlock(&q->mu);
 
   chan_release_request(ch);
@@ -493,16 +498,19 @@ static void chan_finish(notify_queue *q, notify_chan *ch, notify_outcome out, lb
   } else if (done->attempts > 0) {
     LB_INFO(MOD, "%s: delivered after %d retries", ch->name, done->attempts);
   }
-  if (done && done->persisted && q->o.persist.mark_done) {
+  if (bookkeep) {
     lb_errbuf peb = {{0}};
-    if (q->o.persist.mark_done(q->o.persist.ctx, done->persist_id, out == NOTIFY_OUT_SENT,
-                               out == NOTIFY_OUT_SENT ? "" : eb->msg, now, &peb) != LB_OK) {
-      pthread_mutex_lock(&q->mu);
-      q->persist_errors++;
-      pthread_mutex_unlock(&q->mu);
+    lb_err pe = q->o.persist.mark_done(q->o.persist.ctx, done->persist_id,
+                                       out == NOTIFY_OUT_SENT,
+                                       out == NOTIFY_OUT_SENT ? "" : eb->msg, now, &peb);
+    if (pe)
       LB_WARN(MOD, "%s: could not mark notification %s done: %s", ch->name, done->persist_id,
               peb.msg);
-    }
+    pthread_mutex_lock(&q->mu);
+    q->persist_errors += pe != LB_OK;
+    ch->busy = false;
+    if (all_idle_locked(q)) pthread_cond_broadcast(&q->idle_cv);
+    pthread_mutex_unlock(&q->mu);
   }
   msg_free(done);
 }
