@@ -98,6 +98,13 @@ bool strategy_redflags_check(const ta_snapshot *s, const strategy_redflag_params
   }
   strategy_redflags_view(&s->tf[0], p, out);
   if (out->mask & (1u << STRATEGY_RF_WARMUP)) return true;
+  for (int i = 1; i < s->n; i++)
+    if (!s->tf[i].ready) {
+      char tf[16];
+      raise_flag(out, STRATEGY_RF_WARMUP, "indicators warming up on %s (%lld bars)",
+                 tf_name(s->tf[i].tf, tf, sizeof tf), (long long)s->tf[i].bars);
+      return true;
+    }
   if (s->confluence == 0) {
     char list[128] = "";
     size_t off = 0;

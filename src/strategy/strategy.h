@@ -14,7 +14,7 @@
  *
  * Red flags (each names its numbers in the reason; the first one found is
  * `first`, every one found is in `mask`):
- *   warmup               the entry timeframe's indicators are not ready
+ *   warmup               the indicators of some timeframe are not ready yet
  *   rsi_overbought       RSI(14) > rsi_high (80) on the entry timeframe
  *   rsi_oversold         RSI(14) < rsi_low (20)
  *   low_volume           volume < min_volume_ratio (0.5) x its 20-bar average
