@@ -107,10 +107,13 @@ void aitest_add_provider(ai_config *cfg, const char *name, ai_wire wire, const s
   p->json_mode = wire == AI_WIRE_OPENAI ? AI_JSON_SCHEMA : AI_JSON_PROMPT;
 }
 
-store *aitest_store(void) {
+store *aitest_store(void) { return aitest_store_at(NULL); }
+
+store *aitest_store_at(char *url_out) {
   static int n;
   char url[600];
-  snprintf(url, sizeof url, "sqlite://%s/ai-%d.db", lbt_tmpdir(), n++);
+  snprintf(url, sizeof url, "sqlite://%.500s/ai-%d.db", lbt_tmpdir(), n++);
+  if (url_out) snprintf(url_out, 600, "%s", url);
   store_options opt;
   memset(&opt, 0, sizeof opt);
   opt.migrate = true;

@@ -33,8 +33,10 @@ void aitest_config(ai_config *cfg);
 void aitest_add_provider(ai_config *cfg, const char *name, ai_wire wire, const stub_llm *stub,
                          const char *key);
 
-/* A fresh SQLite store in the test's temp directory (NULL + SKIP if the
- * store module cannot open one). */
+/* A fresh SQLite store in the test's temp directory (NULL if it cannot be
+ * opened: the reason is printed).  url_out (may be NULL, 600 bytes) gets
+ * its DATABASE_URL. */
+store *aitest_store_at(char *url_out);
 store *aitest_store(void);
 
 #endif
