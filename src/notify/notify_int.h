@@ -18,6 +18,8 @@
  * guarded by the queue mutex; only the worker frees a node. */
 typedef struct notify_msg {
   struct notify_msg *prev, *next;
+  struct notify_msg *sprev, *snext; /* same-severity list (info, warning only) */
+  bool in_sev;
   struct notify_msg *persist_next; /* on the to-be-persisted list */
   struct notify_chan *owner;
   notify_event ev;
@@ -57,6 +59,9 @@ struct notify_chan {
 
   /* Guarded by the queue mutex. */
   notify_msg *head, *tail;
+  /* The droppable messages by severity (info, warning), oldest first, so
+   * choosing what to drop is O(1) however many critical ones wait. */
+  notify_msg *sev_head[2], *sev_tail[2];
   size_t len;
   bool busy;
   lb_ms next_at;

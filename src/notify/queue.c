@@ -155,6 +155,15 @@ static void unlink_msg(notify_chan *ch, notify_msg *m) {
   if (m->next) m->next->prev = m->prev;
   else ch->tail = m->prev;
   m->prev = m->next = NULL;
+  if (m->in_sev) {
+    int s = m->ev.severity;
+    if (m->sprev) m->sprev->snext = m->snext;
+    else ch->sev_head[s] = m->snext;
+    if (m->snext) m->snext->sprev = m->sprev;
+    else ch->sev_tail[s] = m->sprev;
+    m->sprev = m->snext = NULL;
+    m->in_sev = false;
+  }
   ch->len--;
 }
 
@@ -165,20 +174,32 @@ static void append_msg(notify_chan *ch, notify_msg *m) {
   else ch->head = m;
   ch->tail = m;
   ch->len++;
-}
-
-/* The oldest of the least important messages that may go (invariant 3). */
-static notify_msg *drop_victim(notify_chan *ch) {
-  notify_msg *best = NULL;
-  for (notify_msg *m = ch->head; m; m = m->next) {
-    if (m->in_flight || m->ev.severity == NOTIFY_CRITICAL) continue;
-    if (!best || m->ev.severity < best->ev.severity) best = m;
+  if (m->ev.severity == NOTIFY_INFO || m->ev.severity == NOTIFY_WARNING) {
+    int s = m->ev.severity;
+    m->sprev = ch->sev_tail[s];
+    m->snext = NULL;
+    if (ch->sev_tail[s]) ch->sev_tail[s]->snext = m;
+    else ch->sev_head[s] = m;
+    ch->sev_tail[s] = m;
+    m->in_sev = true;
   }
-  return best;
 }
 
-/* Caller holds q->mu.  Takes ownership of m; false if m was dropped. */
-static bool chan_push_locked(notify_queue *q, notify_chan *ch, notify_msg *m) {
+/* The oldest of the least important messages that may go (invariant 3).
+ * Only a channel's head can be in flight, so at most one is skipped. */
+static notify_msg *drop_victim(notify_chan *ch) {
+  for (int s = NOTIFY_INFO; s <= NOTIFY_WARNING; s++) {
+    notify_msg *m = ch->sev_head[s];
+    if (m && m->in_flight) m = m->snext;
+    if (m) return m;
+  }
+  return NULL;
+}
+
+/* Caller holds q->mu.  Takes ownership of m; false if m was dropped.
+ * *wake is set when the worker has something new to do: m became the head
+ * of an idle channel, or it must be persisted. */
+static bool chan_push_locked(notify_queue *q, notify_chan *ch, notify_msg *m, bool *wake) {
   if (ch->len >= q->o.capacity) {
     notify_msg *victim = drop_victim(ch);
     if (victim && victim->ev.severity <= m->ev.severity) {
@@ -199,7 +220,9 @@ static bool chan_push_locked(notify_queue *q, notify_chan *ch, notify_msg *m) {
     if (q->persist_tail) q->persist_tail->persist_next = m;
     else q->persist_head = m;
     q->persist_tail = m;
+    *wake = true;
   }
+  if (ch->head == m && !ch->busy) *wake = true;
   return true;
 }
 
@@ -226,12 +249,15 @@ int notify_post(notify_queue *q, const notify_event *ev) {
       nodes[i]->ev.time = stamp;
     }
   }
+  bool wake = false;
   pthread_mutex_lock(&q->mu);
   q->posted++;
   for (int i = 0; i < n; i++)
-    if (nodes[i] && chan_push_locked(q, q->ch[i], nodes[i])) taken++;
+    if (nodes[i] && chan_push_locked(q, q->ch[i], nodes[i], &wake)) taken++;
   pthread_mutex_unlock(&q->mu);
-  if (taken && q->multi) curl_multi_wakeup(q->multi);
+  /* A message behind others (an outage, a back-off) changes nothing the
+   * worker waits for: no wake-up, no contention on the hot path. */
+  if (wake && q->multi) curl_multi_wakeup(q->multi);
   return taken;
 }
 
@@ -368,6 +394,7 @@ static void restore_one(void *ctx, const char *id, const char *channel, const ch
     r->unusable++;
     return;
   }
+  m->ev.severity = NOTIFY_CRITICAL; /* only critical messages are persisted */
   m->persisted = true;
   notify_copy_text(m->persist_id, sizeof m->persist_id, id ? id : "");
   m->owner = r->q->ch[k];
@@ -619,8 +646,9 @@ static void reply(notify_queue *q, char *html) {
   notify_event_init(&m->ev, NOTIFY_EV_TEXT);
   m->ev.time = now_ms(q);
   m->html = html;
+  bool wake = false; /* this is the worker: it looks again before it sleeps */
   pthread_mutex_lock(&q->mu);
-  chan_push_locked(q, q->tg, m); /* replies ignore the severity filter */
+  chan_push_locked(q, q->tg, m, &wake); /* replies ignore the severity filter */
   pthread_mutex_unlock(&q->mu);
 }
 

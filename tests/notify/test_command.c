@@ -226,3 +226,29 @@ TEST(command_logs_default_to_the_log_ring_newest_kept) {
   CHECK_CONTAINS(r, "<pre>...\n");
   free(r);
 }
+
+TEST(command_parser_survives_random_text) {
+  cmdfix x;
+  fix_init(&x);
+  x.ctl.stop = NULL; /* nothing random may stop or close anything */
+  x.ctl.forceexit = NULL;
+  x.ctl.pause = NULL;
+  x.ctl.resume = NULL;
+  const char *seeds[] = {"/trades 5", "/forceexit confirm", "/daily@bot 3", "/logs", "/x"};
+  unsigned long seed = lbt_seed();
+  char buf[64];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(buf, sizeof buf, "%s", seeds[i % 5]);
+    size_t len = strlen(buf);
+    for (int k = 0; k < 3; k++) {
+      seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+      size_t at = (seed >> 33) % (len + 1);
+      if (at < sizeof buf - 1) buf[at] = (char)(1 + (seed >> 20) % 255);
+    }
+    buf[sizeof buf - 1] = '\0';
+    char *r = run(&x, buf, T0); /* run() checks every reply is valid Telegram HTML */
+    free(r);
+  }
+  CHECK_EQ(x.f.forceexits, 0);
+  CHECK(!x.f.stopped);
+}

@@ -494,3 +494,41 @@ TEST(event_defaults_and_names) {
   notify_copy_text(small, sizeof small, "ab\xc3\xa9\xc3\xa9"); /* never half a character */
   CHECK_STREQ(small, "ab\xc3\xa9");
 }
+
+TEST(event_json_parser_survives_random_mutations) {
+  notify_event ev, out;
+  entry_event(&ev);
+  notify_set(ev.detail, "detail with \"quotes\" and \\ backslashes");
+  char *good = notify_event_to_json(&ev);
+  size_t len = strlen(good);
+  unsigned long seed = lbt_seed();
+  char *buf = malloc(len + 1);
+  int parsed = 0;
+  for (int i = 0; i < 3000; i++) {
+    memcpy(buf, good, len + 1);
+    int edits = 1 + (int)(seed % 4);
+    for (int k = 0; k < edits; k++) {
+      seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+      size_t at = (seed >> 33) % len;
+      unsigned char b = (unsigned char)(seed >> 17);
+      if ((seed >> 8) % 5 == 0) buf[at] = '\0'; /* truncation */
+      else buf[at] = (char)(b ? b : 1);
+    }
+    lb_errbuf eb = {{0}};
+    lb_err e = notify_event_from_json(buf, &out, &eb);
+    if (e == LB_OK) {
+      parsed++;
+      /* Whatever parses renders and re-serializes. */
+      char *t = tg(&out), *j = notify_event_to_json(&out);
+      CHECK(t != NULL && j != NULL);
+      free(t);
+      free(j);
+    } else {
+      CHECK_EQ(e, LB_EPARSE);
+      CHECK(eb.msg[0] != '\0');
+    }
+  }
+  CHECK(parsed < 3000);
+  free(buf);
+  free(good);
+}
