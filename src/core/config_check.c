@@ -227,10 +227,48 @@ static void check_http(const lb_config *c, lb_cfg_report *rep) {
                  n);
 }
 
+/* Binance (src/exchange/binance*): base URLs with the right scheme, and no
+ * plain http/ws anywhere but on this machine (the simulator): the API key
+ * travels in a header and must not cross a network unencrypted. */
+static bool loopback_url(const char *u) {
+  const char *h = strstr(u, "://");
+  if (!h) return false;
+  h += 3;
+  return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 || strncmp(h, "[::1]", 5) == 0;
+}
+
+static void check_exchange(const lb_config *c, lb_cfg_report *rep) {
+  static const struct {
+    const char *name, *secure, *plain;
+    size_t off;
+  } urls[] = {
+      {"BINANCE_REST_URL", "https://", "http://", offsetof(lb_config, binance_rest_url)},
+      {"BINANCE_WS_MARKET_URL", "wss://", "ws://", offsetof(lb_config, binance_ws_market_url)},
+      {"BINANCE_WS_USER_URL", "wss://", "ws://", offsetof(lb_config, binance_ws_user_url)},
+  };
+  for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+    const char *u = (const char *)c + urls[i].off;
+    bool secure = strncmp(u, urls[i].secure, strlen(urls[i].secure)) == 0;
+    bool plain = strncmp(u, urls[i].plain, strlen(urls[i].plain)) == 0;
+    if (!secure && !plain)
+      lb_cfg_error(rep, "%s=%s is not a %s or %s URL", urls[i].name, u, urls[i].secure, urls[i].plain);
+    else if (plain && !loopback_url(u))
+      lb_cfg_error(rep, "%s=%s: %s is only allowed to 127.0.0.1/localhost (the simulator); use %s",
+                   urls[i].name, u, urls[i].plain, urls[i].secure);
+  }
+  if (c->binance_ws_reconnect_max_ms < c->binance_ws_reconnect_min_ms)
+    lb_cfg_error(rep, "BINANCE_WS_RECONNECT_MAX_MS=%ld is below BINANCE_WS_RECONNECT_MIN_MS=%ld",
+                 c->binance_ws_reconnect_max_ms, c->binance_ws_reconnect_min_ms);
+  if ((c->binance_api_key[0] != '\0') != (c->binance_api_secret[0] != '\0'))
+    lb_cfg_error(rep, "BINANCE_API_KEY and BINANCE_API_SECRET must both be set or both be empty "
+                      "(values not shown: they are secrets)");
+}
+
 void lb_config_check(const lb_config *c, lb_cfg_report *rep) {
   check_risk(c, rep);
   check_engine(c, rep);
   check_notify(c, rep);
   check_ai(c, rep);
   check_http(c, rep);
+  check_exchange(c, rep);
 }
