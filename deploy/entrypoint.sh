@@ -8,8 +8,9 @@
 # other command is passed straight to levbot:
 #   docker run --rm levbot backtest --data /usr/local/share/levbot/data/binance-um/BTCUSDT-5m-2022-04.csv
 #
-# LEVBOT_SETUP_DB=0 skips the setup step; LEVBOT_SETUP_DB_TRIES (default 10,
-# 3 s apart) bounds the wait for the database.
+# LEVBOT_SETUP_DB=0 skips the setup step; LEVBOT_SETUP_DB_TRIES (default 10)
+# and LEVBOT_SETUP_DB_DELAY (seconds between tries, default 3) bound the wait
+# for the database.
 # stdout is line-buffered (stdbuf) so `docker logs` shows every line at once;
 # log lines go to stderr, which is never buffered.
 set -eu
@@ -28,9 +29,9 @@ if [ "$1" = "run" ] && [ "${LEVBOT_SETUP_DB:-1}" != "0" ]; then
       echo "levbot-entrypoint: levbot setup-db failed (exit $rc, attempt $n of $tries)" >&2
       exit "$rc"
     fi
-    echo "levbot-entrypoint: database not ready (attempt $n of $tries), retrying in 3 s" >&2
+    echo "levbot-entrypoint: database not ready (attempt $n of $tries), retrying in ${LEVBOT_SETUP_DB_DELAY:-3} s" >&2
     n=$((n + 1))
-    sleep 3
+    sleep "${LEVBOT_SETUP_DB_DELAY:-3}"
   done
 fi
 
