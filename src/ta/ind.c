@@ -13,7 +13,7 @@
 
 /* ==== Helpers ==== */
 
-static bool period_ok(int p, int min) { return p >= min && p <= TA_MAX_PERIOD; }
+static bool period_ok(int p, int min) { return ta_period_ok_(p, min); }
 
 static double *ring_new(int n) { return calloc((size_t)n, sizeof(double)); }
 
@@ -48,20 +48,6 @@ int ta_roc_lookback(int period) { return period_ok(period, 1) ? period : -1; }
 
 /* ==== SMA ==== */
 
-lb_err ta_sma_init(ta_sma_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 1)) return LB_EINVAL;
-  if (!(s->ring = ring_new(period))) return LB_ENOMEM;
-  s->period = period;
-  s->inv = 1.0 / period;
-  return LB_OK;
-}
-
-void ta_sma_close(ta_sma_state *s) {
-  free(s->ring);
-  s->ring = NULL;
-}
-
 lb_err ta_sma(const double *in, size_t n, int period, double *out) {
   NEED(in);
   NEED(out);
@@ -75,15 +61,6 @@ lb_err ta_sma(const double *in, size_t n, int period, double *out) {
 
 /* ==== EMA ==== */
 
-lb_err ta_ema_init(ta_ema_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 1)) return LB_EINVAL;
-  s->period = period;
-  s->k = 2.0 / (period + 1.0);
-  s->k1 = 1.0 - s->k;
-  return LB_OK;
-}
-
 lb_err ta_ema(const double *in, size_t n, int period, double *out) {
   NEED(in);
   NEED(out);
@@ -96,15 +73,6 @@ lb_err ta_ema(const double *in, size_t n, int period, double *out) {
 
 /* ==== RSI ==== */
 
-lb_err ta_rsi_init(ta_rsi_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 2)) return LB_EINVAL;
-  s->period = period;
-  s->b = 1.0 / period;
-  s->a = (period - 1.0) / period;
-  return LB_OK;
-}
-
 lb_err ta_rsi(const double *in, size_t n, int period, double *out) {
   NEED(in);
   NEED(out);
@@ -116,18 +84,6 @@ lb_err ta_rsi(const double *in, size_t n, int period, double *out) {
 }
 
 /* ==== MACD ==== */
-
-lb_err ta_macd_init(ta_macd_state *s, int fast, int slow, int signal) {
-  memset(s, 0, sizeof *s);
-  if (ta_macd_lookback(fast, slow, signal) < 0) return LB_EINVAL;
-  s->fast = fast;
-  s->slow = slow;
-  s->signal = signal;
-  s->kf = 2.0 / (fast + 1.0);
-  s->ks = 2.0 / (slow + 1.0);
-  s->kg = 2.0 / (signal + 1.0);
-  return LB_OK;
-}
 
 lb_err ta_macd(const double *in, size_t n, int fast, int slow, int signal, double *macd,
                double *signal_out, double *hist) {
@@ -148,15 +104,6 @@ lb_err ta_macd(const double *in, size_t n, int fast, int slow, int signal, doubl
 }
 
 /* ==== ATR / NATR ==== */
-
-lb_err ta_atr_init(ta_atr_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 1)) return LB_EINVAL;
-  s->period = period;
-  s->b = 1.0 / period;
-  s->a = (period - 1.0) / period;
-  return LB_OK;
-}
 
 lb_err ta_atr(const double *high, const double *low, const double *close, size_t n, int period,
               double *out) {
@@ -187,34 +134,17 @@ lb_err ta_natr(const double *high, const double *low, const double *close, size_
 
 /* ==== Bollinger Bands ==== */
 
-lb_err ta_bbands_init(ta_bbands_state *s, int period, double k) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 2) || !isfinite(k)) return LB_EINVAL;
-  if (!(s->ring = ring_new(period))) return LB_ENOMEM;
-  s->period = period;
-  s->k = k;
-  s->inv = 1.0 / period;
-  return LB_OK;
-}
-
-void ta_bbands_close(ta_bbands_state *s) {
-  free(s->ring);
-  s->ring = NULL;
-}
-
-/* Once per `period` bars: centre the sums on the current mean and add them
- * up again from the window, so rounding never accumulates and the variance
- * is a difference of small numbers (E[(x-c)^2] - E[x-c]^2 with c ~ mean). */
-void ta_bbands_resync_(ta_bbands_state *s) {
-  double c = s->sum * s->inv, s1 = 0.0, s2 = 0.0;
-  for (int i = 0; i < s->period; i++) {
-    double d = s->ring[i] - c;
-    s1 += d;
-    s2 += d * d;
+/* Once per `period` bars: the sums are centred on the current mean and
+ * added up again from the window, so rounding never accumulates and the
+ * variance is a difference of small numbers (E[(x-c)^2] - E[x-c]^2, c ~ mean). */
+ta_centred_sums_ ta_bbands_resync_(const double *ring, int period, double c) {
+  ta_centred_sums_ r = {0.0, 0.0};
+  for (int i = 0; i < period; i++) {
+    double d = ring[i] - c;
+    r.s1 += d;
+    r.s2 += d * d;
   }
-  s->center = c;
-  s->s1 = s1;
-  s->s2 = s2;
+  return r;
 }
 
 lb_err ta_bbands(const double *in, size_t n, int period, double k, double *upper, double *middle,
@@ -237,15 +167,6 @@ lb_err ta_bbands(const double *in, size_t n, int period, double k, double *upper
 }
 
 /* ==== Directional movement ==== */
-
-lb_err ta_dmi_init(ta_dmi_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 2)) return LB_EINVAL;
-  s->period = period;
-  s->b = 1.0 / period;
-  s->a = 1.0 - s->b;
-  return LB_OK;
-}
 
 lb_err ta_dmi(const double *high, const double *low, const double *close, size_t n, int period,
               double *adx, double *plus_di, double *minus_di) {
@@ -284,44 +205,16 @@ lb_err ta_minus_di(const double *high, const double *low, const double *close, s
 
 /* ==== Sliding min/max, STOCH, WILLR ==== */
 
-lb_err ta_minmax_init(ta_minmax_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 1)) return LB_EINVAL;
-  s->period = period;
-  s->hi_idx = calloc((size_t)period, sizeof *s->hi_idx);
-  s->lo_idx = calloc((size_t)period, sizeof *s->lo_idx);
-  s->hi_val = ring_new(period);
-  s->lo_val = ring_new(period);
-  if (!s->hi_idx || !s->lo_idx || !s->hi_val || !s->lo_val) {
-    ta_minmax_close(s);
-    return LB_ENOMEM;
+/* A block is complete: its suffix extremes serve the next `period` windows. */
+void ta_minmax_block_(const double *hi_blk, const double *lo_blk, double *hi_suf, double *lo_suf,
+                      int period) {
+  double h = -INFINITY, l = INFINITY;
+  for (int j = period - 1; j >= 0; j--) {
+    h = hi_blk[j] > h ? hi_blk[j] : h;
+    l = lo_blk[j] < l ? lo_blk[j] : l;
+    hi_suf[j] = h;
+    lo_suf[j] = l;
   }
-  return LB_OK;
-}
-
-void ta_minmax_close(ta_minmax_state *s) {
-  free(s->hi_idx);
-  free(s->lo_idx);
-  free(s->hi_val);
-  free(s->lo_val);
-  s->hi_idx = s->lo_idx = NULL;
-  s->hi_val = s->lo_val = NULL;
-}
-
-lb_err ta_stoch_init(ta_stoch_state *s, int fastk, int slowk, int slowd) {
-  memset(s, 0, sizeof *s);
-  if (ta_stoch_lookback(fastk, slowk, slowd) < 0) return LB_EINVAL;
-  lb_err e = ta_minmax_init(&s->mm, fastk);
-  if (!e) e = ta_sma_init(&s->k_sma, slowk);
-  if (!e) e = ta_sma_init(&s->d_sma, slowd);
-  if (e) ta_stoch_close(s);
-  return e;
-}
-
-void ta_stoch_close(ta_stoch_state *s) {
-  ta_minmax_close(&s->mm);
-  ta_sma_close(&s->k_sma);
-  ta_sma_close(&s->d_sma);
 }
 
 lb_err ta_stoch(const double *high, const double *low, const double *close, size_t n, int fastk,
@@ -343,14 +236,6 @@ lb_err ta_stoch(const double *high, const double *low, const double *close, size
   return LB_OK;
 }
 
-lb_err ta_willr_init(ta_willr_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 2)) return LB_EINVAL;
-  return ta_minmax_init(&s->mm, period);
-}
-
-void ta_willr_close(ta_willr_state *s) { ta_minmax_close(&s->mm); }
-
 lb_err ta_willr(const double *high, const double *low, const double *close, size_t n, int period,
                 double *out) {
   NEED(high);
@@ -366,8 +251,6 @@ lb_err ta_willr(const double *high, const double *low, const double *close, size
 }
 
 /* ==== OBV ==== */
-
-void ta_obv_init(ta_obv_state *s) { memset(s, 0, sizeof *s); }
 
 lb_err ta_obv(const double *close, const double *volume, size_t n, double *out) {
   NEED(close);
@@ -406,11 +289,28 @@ double ta_cci_update(ta_cci_state *s, double h, double l, double c) {
   s->ring[s->pos] = tp;
   if (++s->pos == p) s->pos = 0;
   if (++s->n < p) return NAN;
+  /* Unrolled by hand (the same sequential order: the sums stay TA-Lib's);
+   * bars are independent, so fewer loop instructions let the CPU overlap
+   * the latency chains of consecutive bars. */
+  const double *r = s->ring;
   double avg = 0.0;
-  for (int j = 0; j < p; j++) avg += s->ring[j];
+  int j = 0;
+  for (; j + 4 <= p; j += 4) {
+    avg += r[j];
+    avg += r[j + 1];
+    avg += r[j + 2];
+    avg += r[j + 3];
+  }
+  for (; j < p; j++) avg += r[j];
   avg /= p;
   double dev = 0.0;
-  for (int j = 0; j < p; j++) dev += fabs(s->ring[j] - avg);
+  for (j = 0; j + 4 <= p; j += 4) {
+    dev += fabs(r[j] - avg);
+    dev += fabs(r[j + 1] - avg);
+    dev += fabs(r[j + 2] - avg);
+    dev += fabs(r[j + 3] - avg);
+  }
+  for (; j < p; j++) dev += fabs(r[j] - avg);
   double t = tp - avg;
   if (t != 0.0 && dev > 1e-13 * p * fabs(avg)) return t / (0.015 * (dev / p));
   return 0.0;
@@ -432,25 +332,6 @@ lb_err ta_cci(const double *high, const double *low, const double *close, size_t
 
 /* ==== MFI ==== */
 
-lb_err ta_mfi_init(ta_mfi_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 2)) return LB_EINVAL;
-  s->pos_mf = ring_new(period);
-  s->neg_mf = ring_new(period);
-  if (!s->pos_mf || !s->neg_mf) {
-    ta_mfi_close(s);
-    return LB_ENOMEM;
-  }
-  s->period = period;
-  return LB_OK;
-}
-
-void ta_mfi_close(ta_mfi_state *s) {
-  free(s->pos_mf);
-  free(s->neg_mf);
-  s->pos_mf = s->neg_mf = NULL;
-}
-
 lb_err ta_mfi(const double *high, const double *low, const double *close, const double *volume,
               size_t n, int period, double *out) {
   NEED(high);
@@ -467,19 +348,6 @@ lb_err ta_mfi(const double *high, const double *low, const double *close, const 
 }
 
 /* ==== ROC ==== */
-
-lb_err ta_roc_init(ta_roc_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 1)) return LB_EINVAL;
-  if (!(s->ring = ring_new(period))) return LB_ENOMEM;
-  s->period = period;
-  return LB_OK;
-}
-
-void ta_roc_close(ta_roc_state *s) {
-  free(s->ring);
-  s->ring = NULL;
-}
 
 lb_err ta_roc(const double *in, size_t n, int period, double *out) {
   NEED(in);
@@ -597,8 +465,6 @@ lb_err ta_sar(const double *high, const double *low, size_t n, double accel, dou
 }
 
 /* ==== VWAP ==== */
-
-void ta_vwap_session_init(ta_vwap_session_state *s) { memset(s, 0, sizeof *s); }
 
 lb_err ta_vwap_session(const lb_ms *ts, const double *high, const double *low, const double *close,
                        const double *volume, size_t n, double *out) {

@@ -14,14 +14,17 @@
  *              call (LB_ENOMEM).
  *   streaming  a caller-allocated state updated one closed bar at a time,
  *              O(1) per bar (amortised for the sliding min/max of STOCH and
- *              WILLR; CCI is the one exception, O(period): its mean deviation
- *              needs the whole window) and O(period) memory at most:
+ *              WILLR and the resynchronisation of Bollinger and rolling VWAP:
+ *              O(period) once every `period` bars; CCI is the one exception,
+ *              O(period) per bar: its mean deviation needs the whole window)
+ *              and O(period) memory at most:
  *                ta_rsi_state st; ta_rsi_init(&st, 14);
  *                double v = ta_rsi_update(&st, close);   (NAN while warming up)
  *              States with a window allocate it in _init (LB_ENOMEM) and
  *              free it in _close; states without one have no _close.  The
- *              update functions are static inline: the engine's fused
- *              per-bar pass (ta_ind_set) and tight batch loops inline them.
+ *              init, close and update functions are static inline: a state
+ *              that never leaves a loop lives in registers, and the engine's
+ *              fused per-bar pass (ta_ind_set) interleaves the updates.
  *
  * Agreement with TA-Lib 0.6.4 (the C library, default settings, unstable
  * periods 0, always computed from bar 0): same formulas, same seeding, same
@@ -69,6 +72,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/err.h"
 #include "core/time.h"
@@ -79,6 +84,8 @@
 /* TA-Lib 0.6's TA_IS_ZERO / TA_IS_ZERO_OR_NEG. */
 #define TA_EPSILON 1e-14
 static inline bool ta_is_zero(double v) { return v > -TA_EPSILON && v < TA_EPSILON; }
+
+static inline bool ta_period_ok_(int p, int min) { return p >= min && p <= TA_MAX_PERIOD; }
 
 /* True range of a bar given the previous close (Wilder). */
 static inline double ta_true_range(double h, double l, double prev_close) {
@@ -115,8 +122,18 @@ typedef struct {
   int64_t n; /* bars seen */
 } ta_sma_state;
 
-lb_err ta_sma_init(ta_sma_state *s, int period);
-void ta_sma_close(ta_sma_state *s);
+static inline lb_err ta_sma_init(ta_sma_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 1)) return LB_EINVAL;
+  if (!(s->ring = calloc((size_t)period, sizeof(double)))) return LB_ENOMEM;
+  s->period = period;
+  s->inv = 1.0 / period;
+  return LB_OK;
+}
+static inline void ta_sma_close(ta_sma_state *s) {
+  free(s->ring);
+  s->ring = NULL;
+}
 static inline double ta_sma_update(ta_sma_state *s, double x) {
   double old = s->ring[s->pos];
   s->ring[s->pos] = x;
@@ -150,7 +167,14 @@ typedef struct {
   int64_t n;
 } ta_ema_state;
 
-lb_err ta_ema_init(ta_ema_state *s, int period);
+static inline lb_err ta_ema_init(ta_ema_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 1)) return LB_EINVAL;
+  s->period = period;
+  s->k = 2.0 / (period + 1.0);
+  s->k1 = 1.0 - s->k;
+  return LB_OK;
+}
 static inline double ta_ema_update(ta_ema_state *s, double x) {
   if (s->n >= s->period) {
     s->n++;
@@ -171,7 +195,14 @@ typedef struct {
   int64_t n;
 } ta_rsi_state;
 
-lb_err ta_rsi_init(ta_rsi_state *s, int period);
+static inline lb_err ta_rsi_init(ta_rsi_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 2)) return LB_EINVAL;
+  s->period = period;
+  s->b = 1.0 / period;
+  s->a = (period - 1.0) / period;
+  return LB_OK;
+}
 static inline double ta_rsi_update(ta_rsi_state *s, double x) {
   int64_t n = s->n++;
   if (n == 0) {
@@ -216,7 +247,19 @@ typedef struct {
   int64_t n;
 } ta_macd_state;
 
-lb_err ta_macd_init(ta_macd_state *s, int fast, int slow, int signal);
+static inline lb_err ta_macd_init(ta_macd_state *s, int fast, int slow, int signal) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(fast, 2) || !ta_period_ok_(slow, 2) || fast >= slow ||
+      !ta_period_ok_(signal, 1))
+    return LB_EINVAL;
+  s->fast = fast;
+  s->slow = slow;
+  s->signal = signal;
+  s->kf = 2.0 / (fast + 1.0);
+  s->ks = 2.0 / (slow + 1.0);
+  s->kg = 2.0 / (signal + 1.0);
+  return LB_OK;
+}
 static inline ta_macd_value ta_macd_update(ta_macd_state *s, double x) {
   ta_macd_value r = {NAN, NAN, NAN};
   int64_t n = s->n++;
@@ -260,7 +303,14 @@ typedef struct {
   int64_t n;
 } ta_atr_state;
 
-lb_err ta_atr_init(ta_atr_state *s, int period);
+static inline lb_err ta_atr_init(ta_atr_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 1)) return LB_EINVAL;
+  s->period = period;
+  s->b = 1.0 / period;
+  s->a = (period - 1.0) / period;
+  return LB_OK;
+}
 static inline double ta_atr_update(ta_atr_state *s, double h, double l, double c) {
   int64_t n = s->n++;
   if (n == 0) {
@@ -301,9 +351,25 @@ typedef struct {
   int64_t n;
 } ta_bbands_state;
 
-lb_err ta_bbands_init(ta_bbands_state *s, int period, double k);
-void ta_bbands_close(ta_bbands_state *s);
-void ta_bbands_resync_(ta_bbands_state *s); /* internal: every `period` bars */
+static inline lb_err ta_bbands_init(ta_bbands_state *s, int period, double k) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 2) || !isfinite(k)) return LB_EINVAL;
+  if (!(s->ring = calloc((size_t)period, sizeof(double)))) return LB_ENOMEM;
+  s->period = period;
+  s->k = k;
+  s->inv = 1.0 / period;
+  return LB_OK;
+}
+static inline void ta_bbands_close(ta_bbands_state *s) {
+  free(s->ring);
+  s->ring = NULL;
+}
+/* Internal, every `period` bars: the window's sums centred on c.  Takes no
+ * pointer to the state, so a state in a loop can stay in registers. */
+typedef struct {
+  double s1, s2;
+} ta_centred_sums_;
+ta_centred_sums_ ta_bbands_resync_(const double *ring, int period, double c);
 static inline ta_bbands_value ta_bbands_update(ta_bbands_state *s, double x) {
   ta_bbands_value r = {NAN, NAN, NAN, NAN};
   double old = s->ring[s->pos];
@@ -321,7 +387,10 @@ static inline ta_bbands_value ta_bbands_update(ta_bbands_state *s, double x) {
   s->n++;
   if (++s->pos == s->period) {
     s->pos = 0;
-    ta_bbands_resync_(s);
+    s->center = s->sum * s->inv; /* centre on the current mean */
+    ta_centred_sums_ cs = ta_bbands_resync_(s->ring, s->period, s->center);
+    s->s1 = cs.s1;
+    s->s2 = cs.s2;
   }
   if (s->n < s->period) return r;
   double mean = s->sum * s->inv, m1 = s->s1 * s->inv;
@@ -351,7 +420,14 @@ typedef struct {
   int64_t n;
 } ta_dmi_state;
 
-lb_err ta_dmi_init(ta_dmi_state *s, int period);
+static inline lb_err ta_dmi_init(ta_dmi_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 2)) return LB_EINVAL;
+  s->period = period;
+  s->b = 1.0 / period;
+  s->a = 1.0 - s->b;
+  return LB_OK;
+}
 static inline ta_dmi_value ta_dmi_update(ta_dmi_state *s, double h, double l, double c) {
   ta_dmi_value r = {NAN, NAN, NAN};
   int64_t n = s->n++;
@@ -380,8 +456,9 @@ static inline ta_dmi_value ta_dmi_update(ta_dmi_state *s, double h, double l, do
   double pdi = 0.0, mdi = 0.0, dx = 0.0;
   bool have_dx = false;
   if (!ta_is_zero(s->tr)) {
-    pdi = 100.0 * (s->pdm / s->tr);
-    mdi = 100.0 * (s->mdm / s->tr);
+    double inv = 100.0 / s->tr; /* one division for both DIs */
+    pdi = s->pdm * inv;
+    mdi = s->mdm * inv;
     double sum = pdi + mdi;
     if (!ta_is_zero(sum)) {
       dx = 100.0 * (fabs(mdi - pdi) / sum);
@@ -412,61 +489,68 @@ lb_err ta_plus_di(const double *high, const double *low, const double *close, si
 lb_err ta_minus_di(const double *high, const double *low, const double *close, size_t n,
                    int period, double *out);
 
-/* ==== Sliding highest high / lowest low over `period` bars (monotonic
- * deques, amortised O(1)); the building block of STOCH and WILLR ==== */
+/* ==== Sliding highest high / lowest low over `period` bars; the building
+ * block of STOCH and WILLR ====
+ * van Herk / Gil-Werman: the bars are cut into blocks of `period`; the
+ * window ending at position q of the current block is positions q+1.. of
+ * the previous block (whose suffix extremes are computed once, when it
+ * completes) plus positions 0..q of the current one (a running extreme).
+ * Three comparisons per bar and O(period) once per `period` bars, whatever
+ * the data: no data-dependent branches, no worst case. */
 
 typedef struct {
-  int period;
+  int period, pos; /* pos: position in the current block */
   int64_t n;
-  /* Each deque is a ring of `period` (index, value) pairs. */
-  int64_t *hi_idx, *lo_idx;
-  double *hi_val, *lo_val;
-  int hi_head, hi_len, lo_head, lo_len;
+  double hi_run, lo_run;   /* extremes of the current block so far */
+  double *hi_blk, *lo_blk; /* the current block (period values) */
+  double *hi_suf, *lo_suf; /* suffix extremes of the previous block (period + 1) */
 } ta_minmax_state;
 
-lb_err ta_minmax_init(ta_minmax_state *s, int period);
-void ta_minmax_close(ta_minmax_state *s);
-/* Adds a bar; afterwards hi/lo are the extremes of the last `period` bars
- * (fewer while filling).  Returns true once `period` bars have been seen. */
+static inline void ta_minmax_close(ta_minmax_state *s) {
+  free(s->hi_blk);
+  s->hi_blk = s->lo_blk = s->hi_suf = s->lo_suf = NULL;
+}
+static inline lb_err ta_minmax_init(ta_minmax_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 1)) return LB_EINVAL;
+  double *m = malloc((4 * (size_t)period + 2) * sizeof(double)); /* one block for all four */
+  if (!m) return LB_ENOMEM;
+  s->hi_blk = m;
+  s->lo_blk = m + period;
+  s->hi_suf = m + 2 * (size_t)period;
+  s->lo_suf = m + 3 * (size_t)period + 1;
+  for (int i = 0; i <= period; i++) { /* no previous block yet */
+    s->hi_suf[i] = -INFINITY;
+    s->lo_suf[i] = INFINITY;
+  }
+  s->period = period;
+  s->hi_run = -INFINITY;
+  s->lo_run = INFINITY;
+  return LB_OK;
+}
+/* Internal, once per completed block: its suffix extremes. */
+void ta_minmax_block_(const double *hi_blk, const double *lo_blk, double *hi_suf, double *lo_suf,
+                      int period);
+/* Adds a bar; afterwards *hi and *lo are the extremes of the last `period` bars
+ * (of all bars while filling).  Returns true once `period` bars were seen. */
 static inline bool ta_minmax_update(ta_minmax_state *s, double h, double l, double *hi,
                                     double *lo) {
-  int p = s->period;
-  int64_t n = s->n++;
-  /* max deque: values strictly decreasing from the front */
-  while (s->hi_len > 0) {
-    int back = s->hi_head + s->hi_len - 1;
-    if (back >= p) back -= p;
-    if (s->hi_val[back] > h) break;
-    s->hi_len--;
+  int q = s->pos;
+  s->hi_blk[q] = h;
+  s->lo_blk[q] = l;
+  double hr = h > s->hi_run ? h : s->hi_run, lr = l < s->lo_run ? l : s->lo_run;
+  s->hi_run = hr;
+  s->lo_run = lr;
+  double hs = s->hi_suf[q + 1], ls = s->lo_suf[q + 1];
+  *hi = hr > hs ? hr : hs;
+  *lo = lr < ls ? lr : ls;
+  if (++s->pos == s->period) {
+    ta_minmax_block_(s->hi_blk, s->lo_blk, s->hi_suf, s->lo_suf, s->period);
+    s->pos = 0;
+    s->hi_run = -INFINITY;
+    s->lo_run = INFINITY;
   }
-  if (s->hi_len > 0 && s->hi_idx[s->hi_head] <= n - p) {
-    if (++s->hi_head == p) s->hi_head = 0;
-    s->hi_len--;
-  }
-  int at = s->hi_head + s->hi_len;
-  if (at >= p) at -= p;
-  s->hi_idx[at] = n;
-  s->hi_val[at] = h;
-  s->hi_len++;
-  /* min deque: values strictly increasing from the front */
-  while (s->lo_len > 0) {
-    int back = s->lo_head + s->lo_len - 1;
-    if (back >= p) back -= p;
-    if (s->lo_val[back] < l) break;
-    s->lo_len--;
-  }
-  if (s->lo_len > 0 && s->lo_idx[s->lo_head] <= n - p) {
-    if (++s->lo_head == p) s->lo_head = 0;
-    s->lo_len--;
-  }
-  at = s->lo_head + s->lo_len;
-  if (at >= p) at -= p;
-  s->lo_idx[at] = n;
-  s->lo_val[at] = l;
-  s->lo_len++;
-  *hi = s->hi_val[s->hi_head];
-  *lo = s->lo_val[s->lo_head];
-  return n + 1 >= p;
+  return ++s->n >= s->period;
 }
 
 /* ==== Stochastic (slow): fast %K over fastk bars, %K = SMA(slowk) of fast
@@ -482,8 +566,21 @@ typedef struct {
   ta_sma_state k_sma, d_sma;
 } ta_stoch_state;
 
-lb_err ta_stoch_init(ta_stoch_state *s, int fastk, int slowk, int slowd);
-void ta_stoch_close(ta_stoch_state *s);
+static inline void ta_stoch_close(ta_stoch_state *s) {
+  ta_minmax_close(&s->mm);
+  ta_sma_close(&s->k_sma);
+  ta_sma_close(&s->d_sma);
+}
+static inline lb_err ta_stoch_init(ta_stoch_state *s, int fastk, int slowk, int slowd) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(fastk, 1) || !ta_period_ok_(slowk, 1) || !ta_period_ok_(slowd, 1))
+    return LB_EINVAL;
+  lb_err e = ta_minmax_init(&s->mm, fastk);
+  if (!e) e = ta_sma_init(&s->k_sma, slowk);
+  if (!e) e = ta_sma_init(&s->d_sma, slowd);
+  if (e) ta_stoch_close(s);
+  return e;
+}
 /* Fast %K from the window's extremes (TA-Lib's operation order). */
 static inline double ta_stoch_fastk(double c, double hi, double lo) {
   double diff = (hi - lo) / 100.0;
@@ -520,8 +617,12 @@ typedef struct {
   ta_minmax_state mm;
 } ta_willr_state;
 
-lb_err ta_willr_init(ta_willr_state *s, int period);
-void ta_willr_close(ta_willr_state *s);
+static inline lb_err ta_willr_init(ta_willr_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 2)) return LB_EINVAL;
+  return ta_minmax_init(&s->mm, period);
+}
+static inline void ta_willr_close(ta_willr_state *s) { ta_minmax_close(&s->mm); }
 static inline double ta_willr_from(double c, double hi, double lo) {
   double diff = (hi - lo) / (-100.0);
   return diff != 0.0 ? (hi - c) / diff : 0.0;
@@ -540,13 +641,15 @@ typedef struct {
   int64_t n;
 } ta_obv_state;
 
-void ta_obv_init(ta_obv_state *s);
+static inline void ta_obv_init(ta_obv_state *s) { memset(s, 0, sizeof *s); }
 static inline double ta_obv_update(ta_obv_state *s, double c, double v) {
   if (s->n++ == 0) {
     s->prev = c;
     return s->obv = v;
   }
-  s->obv += c > s->prev ? v : (c < s->prev ? -v : 0.0);
+  /* branch-free: the direction of a random walk is not predictable; the
+   * product is exactly v, -v or 0, so the sum is TA-Lib's */
+  s->obv += (double)((c > s->prev) - (c < s->prev)) * v;
   s->prev = c;
   return s->obv;
 }
@@ -578,8 +681,18 @@ typedef struct {
   int64_t n;
 } ta_mfi_state;
 
-lb_err ta_mfi_init(ta_mfi_state *s, int period);
-void ta_mfi_close(ta_mfi_state *s);
+static inline void ta_mfi_close(ta_mfi_state *s) {
+  free(s->pos_mf);
+  s->pos_mf = s->neg_mf = NULL;
+}
+static inline lb_err ta_mfi_init(ta_mfi_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 2)) return LB_EINVAL;
+  if (!(s->pos_mf = calloc(2 * (size_t)period, sizeof(double)))) return LB_ENOMEM;
+  s->neg_mf = s->pos_mf + period;
+  s->period = period;
+  return LB_OK;
+}
 static inline double ta_mfi_update(ta_mfi_state *s, double h, double l, double c, double v) {
   int64_t n = s->n++;
   double tp = (h + l + c) / 3.0;
@@ -597,8 +710,8 @@ static inline double ta_mfi_update(ta_mfi_state *s, double h, double l, double c
   double pf = diff > 0 ? mf : 0.0, nf = diff < 0 ? mf : 0.0;
   s->pos_mf[s->idx] = pf;
   s->neg_mf[s->idx] = nf;
-  if (diff < 0) s->neg_sum += mf;
-  else if (diff > 0) s->pos_sum += mf;
+  s->neg_sum += nf; /* + 0.0 leaves a sum unchanged: TA-Lib's values, no branch */
+  s->pos_sum += pf;
   if (++s->idx == s->period) s->idx = 0;
   if (n < s->period) return NAN;
   double t = s->pos_sum + s->neg_sum;
@@ -616,8 +729,17 @@ typedef struct {
   int64_t n;
 } ta_roc_state;
 
-lb_err ta_roc_init(ta_roc_state *s, int period);
-void ta_roc_close(ta_roc_state *s);
+static inline lb_err ta_roc_init(ta_roc_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 1)) return LB_EINVAL;
+  if (!(s->ring = calloc((size_t)period, sizeof(double)))) return LB_ENOMEM;
+  s->period = period;
+  return LB_OK;
+}
+static inline void ta_roc_close(ta_roc_state *s) {
+  free(s->ring);
+  s->ring = NULL;
+}
 static inline double ta_roc_update(ta_roc_state *s, double x) {
   double old = s->ring[s->pos];
   s->ring[s->pos] = x;
@@ -656,7 +778,7 @@ typedef struct {
   int64_t n;
 } ta_vwap_session_state;
 
-void ta_vwap_session_init(ta_vwap_session_state *s);
+static inline void ta_vwap_session_init(ta_vwap_session_state *s) { memset(s, 0, sizeof *s); }
 static inline double ta_vwap_session_update(ta_vwap_session_state *s, lb_ms ts, double h, double l,
                                             double c, double v) {
   int64_t day = ts / LB_MS_DAY - (ts % LB_MS_DAY < 0);
