@@ -191,19 +191,30 @@ void engine_report_free(engine_report *r) {
 
 void engine_report_finish(engine_report *r, const engine *e, const xchg *sim, lb_ms first,
                           lb_ms last) {
-  engine_get_ledger(e, &r->led);
-  engine_get_counters(e, &r->cnt);
   r->first = first;
   r->last = last;
-  engine_position pos;
-  engine_get_position(e, &pos);
   r->n_open = 0;
-  if (pos.state != ENGINE_FLAT && pos.held != 0) {
-    r->open_trade = pos.trade;
-    r->open_mark = pos.mark;
-    r->open_unreal = pos.unrealized;
-    r->n_open = 1;
-    if (last > pos.trade.entry_time) r->exposure_ms += last - pos.trade.entry_time;
+  if (e) {
+    engine_get_ledger(e, &r->led);
+    engine_get_counters(e, &r->cnt);
+    engine_position pos;
+    engine_get_position(e, &pos);
+    if (pos.state != ENGINE_FLAT && pos.held != 0) {
+      r->open_trade = pos.trade;
+      r->open_mark = pos.mark;
+      r->open_unreal = pos.unrealized;
+      r->n_open = 1;
+      if (last > pos.trade.entry_time) r->exposure_ms += last - pos.trade.entry_time;
+    }
+  } else { /* trades fed by hand (tests, imports): the ledger is their sum */
+    memset(&r->led, 0, sizeof r->led);
+    r->led.initial = r->info.initial_capital;
+    for (size_t i = 0; i < r->n; i++) {
+      r->led.realized += r->trades[i].realized_pnl;
+      r->led.fees += r->trades[i].fees;
+      r->led.funding += r->trades[i].funding;
+    }
+    r->led.capital = r->led.initial + r->led.realized - r->led.fees + r->led.funding;
   }
   r->have_sim = sim && xchg_is_sim(sim);
   if (r->have_sim) xchg_sim_get_stats(sim, &r->sim);

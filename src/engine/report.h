@@ -69,6 +69,7 @@ void engine_drawdown_add(engine_drawdown *d, lb_ms t, double equity);
 typedef struct {
   char files[8][256];   /* data files, for the header (first 8) */
   int n_files;
+  int n_files_total;    /* all of them */
   char timeframes[64];  /* "15m,1h,4h" */
   lb_ms feed_tf;        /* fill resolution */
   char panel[64];       /* "technical" */
@@ -85,7 +86,8 @@ void engine_report_free(engine_report *r);
 /* The observer to hand to engine_new(); ctx is r. */
 engine_observer engine_report_observer(engine_report *r);
 /* Ends the run: takes the open position (listed as left open), the
- * ledger, the counters and the simulator's figures (sim may be NULL). */
+ * ledger, the counters and the simulator's figures (sim may be NULL).
+ * With e NULL the ledger is the sum of the trades fed to the observer. */
 void engine_report_finish(engine_report *r, const engine *e, const xchg *sim, lb_ms first,
                           lb_ms last);
 

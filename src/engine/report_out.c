@@ -140,6 +140,8 @@ static void print_header(const engine_report *r, const engine_stats *s, FILE *f)
           when(s->start, a, sizeof a), when(s->end, b, sizeof b), days, s->candles,
           lb_timeframe_name(in->feed_tf, tfb, sizeof tfb));
   for (int i = 0; i < in->n_files; i++) fprintf(f, "  data: %s\n", in->files[i]);
+  if (in->n_files_total > in->n_files)
+    fprintf(f, "  data: ... and %d more files\n", in->n_files_total - in->n_files);
   fprintf(f, "  analyst %s; timeframes %s; capital %s USDT; max leverage %dx; risk %.1f %% per trade\n",
           in->panel[0] ? in->panel : "?", in->timeframes, money(s->initial, false, c, sizeof c),
           in->max_leverage, in->max_risk_per_trade * 100);

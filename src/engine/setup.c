@@ -64,6 +64,22 @@ static lb_err parse_when(const char *s, const char *opt, lb_ms *out, lb_errbuf *
   return LB_OK;
 }
 
+/* Exchange history has rows off the time grid (Binance spot, Feb 2018:
+ * hh:28:14 open times after an outage).  Bucketing every row to its UTC
+ * grid slot makes the feed regular again; a slot hit twice is merged. */
+static lb_err align_to_grid(data_series *x, lb_errbuf *eb) {
+  bool aligned = true;
+  for (size_t i = 0; i < x->n && aligned; i++)
+    aligned = data_bucket_start(x->c[i].ts, x->timeframe) == x->c[i].ts;
+  if (aligned) return LB_OK;
+  data_series out;
+  lb_err rc = data_resample(x, x->timeframe, &out, eb);
+  if (rc) return rc;
+  data_series_close(x);
+  *x = out;
+  return LB_OK;
+}
+
 static lb_err slice_and_detail(engine_replay_setup *s, const engine_replay_files *f, lb_errbuf *eb) {
   lb_ms from, to, detail = 0;
   lb_err rc = parse_when(f->from, "--from", &from, eb);
@@ -79,6 +95,8 @@ static lb_err slice_and_detail(engine_replay_setup *s, const engine_replay_files
     if (x->n == 0)
       return lb_fail(eb, LB_EINVAL, "%s has no candles between %s and %s", x->symbol,
                      f->from ? f->from : "the start", f->to ? f->to : "the end");
+    rc = align_to_grid(x, eb);
+    if (rc) return rc;
     if (detail && detail != x->timeframe) {
       char a[16], b[16];
       if (detail < x->timeframe || detail % x->timeframe != 0)
@@ -168,6 +186,7 @@ void engine_replay_report_info(const engine_replay_setup *s, const engine_replay
   memset(out, 0, sizeof *out);
   for (int i = 0; i < f->n_data && out->n_files < 8; i++)
     snprintf(out->files[out->n_files++], sizeof out->files[0], "%s", f->data[i]);
+  out->n_files_total = f->n_data;
   size_t off = 0;
   for (int i = 0; i < s->params.engine.n_tf && off < sizeof out->timeframes; i++) {
     char tf[16];
