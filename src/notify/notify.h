@@ -16,20 +16,23 @@
  * Invariants:
  *   1. notify_post() never waits for the network, the persistence or the
  *      worker thread: it copies the event into per-channel lists under one
- *      mutex that the worker only holds for list operations (no I/O), and
- *      wakes the worker.  A stalled channel cannot delay its caller (the
- *      engine's stop-loss path) nor the other channels (transfers run
- *      concurrently in one curl multi handle, one at a time per channel).
+ *      mutex that the worker only holds for list operations (no I/O), in
+ *      O(number of channels), and wakes the worker when it has something
+ *      new to do.  A stalled channel cannot delay its caller (the engine's
+ *      stop-loss path) nor the other channels (transfers run concurrently
+ *      in one curl multi handle, one at a time per channel).
  *   2. Each channel delivers in posting order: its head is retried (with
- *      back-off, honouring retry_after / Retry-After) until it succeeds or
- *      fails permanently (a 4xx other than 408/429, bad credentials).
+ *      back-off, honouring retry_after / Retry-After up to an hour) until it
+ *      succeeds or fails permanently (an HTTP 4xx other than 408/429, an
+ *      SMTP 5xx, refused credentials).
  *   3. A channel's list is bounded by the queue capacity.  When full, the
  *      least important message goes first (the oldest of the lowest
  *      severity, or the new one if everything queued matters more).
  *      Critical messages are never dropped; every drop is counted.
  *   4. Critical messages are handed to notify_persist before their first
- *      delivery attempt and marked done after it ends; pending ones are
- *      loaded again by notify_queue_start().  Delivery is at least once.
+ *      delivery attempt and marked done when delivered or given up; pending
+ *      ones are loaded again by notify_queue_start().  Delivery is at least
+ *      once.
  *   5. Nothing that leaves the process carries a registered secret: every
  *      rendered text and every error text goes through lb_redact(); the
  *      Telegram token, SMTP password, Twilio token and webhook URL are

@@ -242,11 +242,14 @@ int notify_post(notify_queue *q, const notify_event *ev) {
   lb_ms stamp = ev->time ? ev->time : now_ms(q);
   /* Allocate before locking: the lock is for pointer moves only. */
   for (int i = 0; i < n; i++) {
-    if (ev->severity < q->ch[i]->opts.min_severity) continue;
+    /* An out-of-range severity counts as critical (it is not dropped). */
+    notify_severity sev = (unsigned)ev->severity > NOTIFY_CRITICAL ? NOTIFY_CRITICAL : ev->severity;
+    if (sev < q->ch[i]->opts.min_severity) continue;
     nodes[i] = calloc(1, sizeof *nodes[i]);
     if (nodes[i]) {
       nodes[i]->ev = *ev;
       nodes[i]->ev.time = stamp;
+      if ((unsigned)ev->severity > NOTIFY_CRITICAL) nodes[i]->ev.severity = NOTIFY_CRITICAL;
     }
   }
   bool wake = false;
@@ -490,7 +493,10 @@ static void chan_finish(notify_queue *q, notify_chan *ch, notify_outcome out, lb
   if (out == NOTIFY_OUT_RETRY) {
     m->attempts++;
     ch->retries++;
-    lb_ms delay = retry_after > 0 ? retry_after : backoff(ch, m->attempts);
+    /* The peer's pause is honoured, up to an hour (a mistaken Retry-After
+     * date must not silence a channel for days). */
+    lb_ms delay = retry_after > 0 ? (retry_after < LB_MS_HOUR ? retry_after : LB_MS_HOUR)
+                                  : backoff(ch, m->attempts);
     if (ch->next_at < now + delay) ch->next_at = now + delay;
     notify_copy_text(ch->last_error, sizeof ch->last_error, eb->msg);
   } else {
