@@ -55,7 +55,7 @@ void ai_config_defaults(ai_config *cfg) {
   cfg->max_retry_after_ms = 60 * LB_MS_SECOND;
   cfg->max_tokens = 1024;
   cfg->temperature = 0.2;
-  cfg->cache_ttl_ms = 300 * LB_MS_SECOND;
+  cfg->cache_ttl_ms = 900 * LB_MS_SECOND;
   cfg->unhealthy_after = 3;
   cfg->limits = (lb_decision_limits){3, 0.07, 0.08};
   cfg->rules = (strategy_consensus_rules){2, false, 0.80};

@@ -69,8 +69,11 @@ static void disown(owned_reply *o) {
 }
 
 /* The wire body for a scripted text, in the format of the request path. */
-static char *wire_body(const stub_reply *r, bool anthropic) {
-  int tin = r->tokens_in ? r->tokens_in : 1000, tout = r->tokens_out ? r->tokens_out : 100;
+static char *wire_body(const stub_reply *r, bool anthropic, size_t request_len) {
+  /* tokens_in < 0: about four bytes per token of the request, as a
+   * provider's tokenizer counts English text and JSON. */
+  int tin = r->tokens_in < 0 ? (int)(request_len / 4) : r->tokens_in ? r->tokens_in : 1000;
+  int tout = r->tokens_out ? r->tokens_out : 100;
   json_t *o;
   if (anthropic) {
     o = json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:s, s:n, s:{s:i, s:i, s:i, s:i}}", "id",
@@ -173,7 +176,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     body = strdup("{\"error\":{\"type\":\"not_found_error\",\"message\":\"no such path\"}}");
     status = 404;
   } else if (r.r.text || r.r.refusal) {
-    body = wire_body(&r.r, anthropic);
+    body = wire_body(&r.r, anthropic, u->len);
   } else {
     body = strdup(r.r.body ? r.r.body : "");
   }

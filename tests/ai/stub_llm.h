@@ -24,7 +24,8 @@ typedef struct {
   const char *body;    /* raw body instead (text NULL); NULL = "" */
   const char *retry_after;    /* retry-after header, or NULL */
   const char *retry_after_ms; /* retry-after-ms header, or NULL */
-  int tokens_in, tokens_out;  /* usage reported with text (0: 1000 / 100) */
+  int tokens_in, tokens_out;  /* usage reported with text (0: 1000 / 100; tokens_in < 0:
+                               * the request's size / 4, a tokenizer's usual ratio) */
 } stub_reply;
 
 typedef struct {

@@ -51,7 +51,7 @@ TEST(config_default_has_the_seed_three_and_runs_offline_with_one_warning_each) {
   CHECK_EQ(skipped, 3);
   CHECK_EQ(ac.timeout_ms, 30000);
   CHECK_EQ(ac.max_attempts, 3);
-  CHECK_EQ(ac.cache_ttl_ms, 300000);
+  CHECK_EQ(ac.cache_ttl_ms, 900000);
   CHECK_EQ(ac.rules.min_agree, 2);
   CHECK(!ac.rules.allow_single);
   CHECK_NEAR(ac.rules.min_confidence, 0.80, 1e-12);
