@@ -77,10 +77,8 @@ static lb_err put_body(lb_buf *r, const char *text, bool pre, bool keep_tail) {
   if (!e && keep_tail && chars > REPLY_MAX_CHARS) {
     /* Skip to a line start within the last REPLY_MAX_CHARS characters. */
     size_t skip = chars - (REPLY_MAX_CHARS - 4);
-    for (const char *p = clean.data; *p && skip; p++)
-      if (((unsigned char)*p & 0xC0) != 0x80) {
-        skip--;
-        s = p + 1;
+    while (*s && skip--) /* whole characters: never stop inside one */
+      for (s++; ((unsigned char)*s & 0xC0) == 0x80; s++) {
       }
     const char *nl = strchr(s, '\n');
     if (nl) s = nl + 1;

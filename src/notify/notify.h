@@ -196,9 +196,9 @@ lb_err notify_html_escape(lb_buf *out, const char *s);
 
 /* Ids are the persistence's own (the store's outbox uses text ids). */
 #define NOTIFY_ID_MAX 64
-/* notify_event_to_json() of any event fits in this many bytes (the store's
- * outbox text column holds 4096). */
-#define NOTIFY_PAYLOAD_MAX 4096
+/* strlen() of notify_event_to_json() of any event is at most this: it fits,
+ * with its NUL, the 4096 bytes of the store's outbox text. */
+#define NOTIFY_PAYLOAD_MAX 4095
 
 typedef void (*notify_pending_fn)(void *fn_ctx, const char *id, const char *channel,
                                   const char *payload, lb_ms created);

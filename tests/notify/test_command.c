@@ -252,3 +252,32 @@ TEST(command_parser_survives_random_text) {
   CHECK_EQ(x.f.forceexits, 0);
   CHECK(!x.f.stopped);
 }
+
+/* One line far over the limit, all two-byte characters: no newline to
+ * realign on, so the cut itself must land between characters. */
+static lb_err huge_logs(void *ctx, int n, lb_buf *out, lb_errbuf *eb) {
+  (void)ctx;
+  (void)n;
+  (void)eb;
+  lb_buf_puts(out, "x\n");
+  for (int i = 0; i < 5001; i++) lb_buf_puts(out, "\xc3\xa9");
+  return LB_OK;
+}
+
+TEST(command_long_multibyte_logs_are_cut_on_character_boundaries) {
+  cmdfix x;
+  fix_init(&x);
+  x.ctl.logs = huge_logs;
+  char *r = run(&x, "/logs 3", T0);
+  REQUIRE(r != NULL);
+  CHECK_CONTAINS(r, "<pre>...\n\xc3\xa9");
+  for (const unsigned char *p = (const unsigned char *)r; *p; p++) {
+    if (*p == 0xC3) { /* every lead byte has its continuation */
+      CHECK(p[1] == 0xA9);
+      p++;
+    } else {
+      CHECK(*p < 0x80);
+    }
+  }
+  free(r);
+}
