@@ -185,7 +185,7 @@ static const char *clean1(field *f, const char *src) {
 
 static void vtitle(view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void vtitle(view *v, const char *fmt, ...) {
-  char tmp[512];
+  char tmp[2048]; /* cleaned fields: at most 3 bytes per input byte */
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(tmp, sizeof tmp, fmt, ap);
@@ -212,7 +212,12 @@ static void vtext(view *v, const char *text) {
   for (char *line = b.data; !v->err && line && *line;) {
     char *nl = strchr(line, '\n');
     if (nl) *nl = '\0';
-    if (line[strspn(line, " ")]) vline(v, "%s", line);
+    /* Appended as it is: a cleaned line can be three times its field's
+     * size (each bad byte became U+FFFD), more than vline()'s buffer. */
+    if (line[strspn(line, " ")]) {
+      if (!v->err && v->body.len) v->err = lb_buf_puts(&v->body, "\n");
+      if (!v->err) v->err = lb_buf_puts(&v->body, line);
+    }
     line = nl ? nl + 1 : NULL;
   }
   lb_buf_free(&b);

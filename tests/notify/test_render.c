@@ -532,3 +532,25 @@ TEST(event_json_parser_survives_random_mutations) {
   free(buf);
   free(good);
 }
+
+TEST(render_detail_of_invalid_bytes_stays_valid_utf8_everywhere) {
+  notify_event ev;
+  notify_event_init(&ev, NOTIFY_EV_DB_DOWN);
+  ev.time = T0;
+  memset(ev.detail, 0xff, sizeof ev.detail - 1); /* each byte becomes U+FFFD (3 bytes) */
+  ev.detail[sizeof ev.detail - 1] = '\0';
+  memset(ev.title, 0xfe, sizeof ev.title - 1);
+  ev.title[sizeof ev.title - 1] = '\0';
+  lb_err (*fns[])(const notify_event *, lb_buf *) = {notify_render_telegram, notify_render_text,
+                                                      notify_render_webhook};
+  for (size_t i = 0; i < 3; i++) {
+    char *s = with(fns[i], &ev);
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, "\xEF\xBF\xBD")); p += 3) n++;
+    CHECK(i == 2 || n == sizeof ev.detail - 1); /* all there, none cut in half */
+    json_t *j = json_string(s); /* jansson refuses invalid UTF-8 */
+    CHECK(j != NULL);
+    json_decref(j);
+    free(s);
+  }
+}
