@@ -663,7 +663,10 @@ static lb_err exec_item(store *s, store_witem *w, store_fail *f) {
   if (e != LB_OK) return e;
   bool ser = s->drv->serialize_writes;
   if (ser) pthread_mutex_lock(&s->write_mu);
-  bool tx = w->nsteps > 1;
+  /* SQLite: always a transaction, BEGIN IMMEDIATE, so the write lock is
+   * taken (with the busy timeout) before anything is read; an autocommit
+   * write could fail at once with SQLITE_BUSY_SNAPSHOT in WAL mode. */
+  bool tx = w->nsteps > 1 || s->drv->serialize_writes;
   if (tx) e = s->drv->begin(c, f);
   for (int i = 0; e == LB_OK && i < w->nsteps; i++) {
     const store_wstep *st = &w->step[i];
@@ -685,16 +688,11 @@ static lb_err exec_item(store *s, store_witem *w, store_fail *f) {
   return e;
 }
 
+/* An item is done: wake its sync caller, or, if nobody waits for a refused
+ * write, keep it in the .rejected file and say so (W3). */
 static void finish_locked(store *s, store_witem *w, lb_err rc, const store_fail *f) {
   if (w->seq > s->done_seq) s->done_seq = w->seq;
-  if (rc == LB_OK) {
-    s->last_commit_at = lb_time_now_ms();
-  } else {
-    s->rejected++;
-    char *json = store_witem_to_json(w);
-    reject_record(s, json, f->msg);
-    free(json);
-  }
+  if (rc == LB_OK) s->last_commit_at = lb_time_now_ms();
   bool waited = false;
   for (waiter *x = s->waiters; x; x = x->next)
     if (x->seq == w->seq) {
@@ -703,12 +701,15 @@ static void finish_locked(store *s, store_witem *w, lb_err rc, const store_fail 
       snprintf(x->msg, sizeof x->msg, "%s", rc ? f->msg : "");
       waited = true;
     }
-  if (rc != LB_OK && !waited) {
-    char d[2 * LB_ERRBUF_SIZE + sizeof s->rejected_path];
-    snprintf(d, sizeof d, "%s write refused: %s (kept in %s)", w->what ? w->what : "a",
-             f->msg, s->rejected_path);
-    ev_push_locked(s, STORE_EV_REJECTED, 1, d);
-  }
+  if (rc == LB_OK || waited) return;
+  s->rejected++;
+  char *json = store_witem_to_json(w);
+  reject_record(s, json, f->msg);
+  free(json);
+  char d[2 * LB_ERRBUF_SIZE + sizeof s->rejected_path];
+  snprintf(d, sizeof d, "%s write refused: %s (kept in %s)", w->what ? w->what : "a", f->msg,
+           s->rejected_path);
+  ev_push_locked(s, STORE_EV_REJECTED, 1, d);
 }
 
 static void *writer_main(void *arg) {
@@ -1248,10 +1249,8 @@ lb_err store_health_check(store *s, int timeout_ms, store_health *out, lb_errbuf
   char stall[LB_ERRBUF_SIZE];
   snprintf(stall, sizeof stall, "%s", s->stall_msg);
   pthread_mutex_unlock(&s->q_mu);
-  if (out->ok && out->writer_stalled) {
-    out->ok = false;
-    snprintf(out->error, sizeof out->error, "writes are failing: %s", stall);
-  }
+  if (out->ok && out->writer_stalled)
+    snprintf(out->error, sizeof out->error, "writes are being retried: %s", stall);
   out->lock_held = true;
   if (s->lock) {
     pthread_mutex_lock(&s->lock_mu);

@@ -533,14 +533,16 @@ void store_metrics_compute(const store_trade *closed, int n, const store_equity 
                            lb_dec initial_capital, lb_ms now, store_metrics *out);
 
 typedef struct {
-  bool ok;                   /* the trivial query answered in time */
+  bool ok;                   /* the trivial query answered in time (and the instance
+                              * lock, when taken, is still ours) */
   store_backend backend;
   long latency_ms;
   int schema_version;
   long queued;               /* writes waiting in memory */
   long journaled;            /* writes waiting in the journal */
   long rejected;             /* async writes refused since open */
-  bool writer_stalled;       /* the oldest queued write has failed at least once */
+  bool writer_stalled;       /* the oldest queued write failed and is being retried
+                              * (error says why): the ledger is behind */
   bool lock_held;            /* instance lock (when asked for) still ours */
   lb_ms last_commit_at;      /* wall clock of the last committed write, 0 = none */
   char error[STORE_TEXT_MAX];/* why not ok, "" when ok */

@@ -396,16 +396,17 @@ static lb_err query_all(store *s, store_stmt_id id, const char *const *p, int n,
   store_rows r;
   TRY(store_run(s, id, p, n, &r, false, eb));
   lb_err e = LB_OK;
-  char *arr = r.nrows ? calloc((size_t)r.nrows, size) : NULL;
-  if (r.nrows && !arr) e = lb_fail(eb, LB_ENOMEM, "out of memory");
-  for (int i = 0; i < r.nrows && e == LB_OK; i++) e = fn(&r, i, arr + (size_t)i * size, eb);
+  int rows = r.nrows;
+  char *arr = rows ? calloc((size_t)rows, size) : NULL;
+  if (rows && !arr) e = lb_fail(eb, LB_ENOMEM, "out of memory");
+  for (int i = 0; i < rows && e == LB_OK; i++) e = fn(&r, i, arr + (size_t)i * size, eb);
   store_rows_free(&r);
   if (e != LB_OK) {
     free(arr);
     return e;
   }
   *out = arr;
-  *count = r.nrows;
+  *count = rows;
   return LB_OK;
 }
 
