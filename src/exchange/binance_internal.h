@@ -130,6 +130,9 @@ xchg_kind bn_call(bn *b, bn_http *h, bn_method m, const char *path, const char *
                   unsigned flags, int weight, json_t **out, xchg_error *err);
 /* GET /fapi/v1/time; updates the shared offset. */
 xchg_kind bn_sync_time(bn *b, bn_http *h, xchg_error *err);
+/* Syncs the clock offset if it never was or is older than
+ * BINANCE_TIME_SYNC_SECONDS (unsigned calls that compare times need it). */
+xchg_kind bn_ensure_synced(bn *b, bn_http *h, xchg_error *err);
 lb_ms bn_server_now(bn *b);
 void bn_stat_add(bn *b, size_t offset_in_stats, long n);
 #define BN_STAT(b, field, n) bn_stat_add((b), offsetof(xchg_binance_stats, field), (n))

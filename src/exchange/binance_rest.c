@@ -400,6 +400,10 @@ static bool sync_due(bn *b) {
   return due;
 }
 
+xchg_kind bn_ensure_synced(bn *b, bn_http *h, xchg_error *err) {
+  return sync_due(b) ? bn_sync_time(b, h, err) : XCHG_OK;
+}
+
 xchg_kind bn_call(bn *b, bn_http *h, bn_method m, const char *path, const char *params,
                   unsigned flags, int weight, json_t **out, xchg_error *err) {
   if (out) *out = NULL;

@@ -439,8 +439,9 @@ static xchg_kind op_place(xchg *x, const xchg_order_req *r, xchg_order *out, xch
     xchg_kind lk = lookup_on(b, r->symbol, r->client_id, algo, out, &le);
     if (lk == XCHG_OK) {
       BN_STAT(b, lookups_found, 1);
-      LB_INFO("binance", "%s %s: outcome was unknown (%s); the exchange has it as %s", path,
-              r->client_id, why, xchg_status_name(out->status));
+      LB_INFO("binance", "%s %s: %s (%s); the exchange has it as %s", path, r->client_id,
+              dup ? "client id already used" : "outcome was unknown", why,
+              xchg_status_name(out->status));
       if (!algo && out->status == XCHG_ST_FILLED) add_fees(b, out);
       if (err) memset(err, 0, sizeof *err);
       k = XCHG_OK;
@@ -666,6 +667,9 @@ static xchg_kind op_klines(xchg *x, const char *symbol, lb_ms tf, lb_ms start, l
     return xchg_fail(err, XCHG_REJECTED, 0, "binance: no kline interval of %lld ms", (long long)tf);
   snprintf(out->symbol, sizeof out->symbol, "%s", symbol);
   out->timeframe = tf;
+  /* "Closed" is judged against the exchange's clock. */
+  xchg_kind sk = bn_ensure_synced(b, &b->http, err);
+  if (sk != XCHG_OK) return sk;
   lb_ms from = start;
   for (;;) {
     lb_buf q;

@@ -379,6 +379,8 @@ static void *ws_main(void *arg) {
 
 static void poll_market(bn_streams *s) {
   bn *b = s->b;
+  xchg_error se;
+  if (bn_ensure_synced(b, &s->http, &se) != XCHG_OK) return;
   for (int i = 0; i < b->n_symbols && !atomic_load(&s->stop); i++) {
     char q[256];
     snprintf(q, sizeof q, "symbol=%s&interval=%s&limit=3", b->symbols[i], s->interval);

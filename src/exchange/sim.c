@@ -35,6 +35,8 @@ typedef struct {
   lb_dec qty;    /* signed */
   lb_dec entry;  /* average entry price */
   lb_dec margin; /* isolated margin */
+  lb_dec lp;     /* liquidation price of the position, valid when lp_ok */
+  bool lp_ok;    /* cleared whenever qty, entry or margin change */
   double last;   /* current price as fed (close or mark) */
   bool have_price;
   lb_ms last_ts; /* open time of the last candle (ordering check) */
@@ -164,13 +166,16 @@ int xchg_sim_symbol_index(const xchg *x, const char *symbol) {
  * venue and the bot's risk module use the one formula (risk.h), so what
  * risk promises (the stop lies before liquidation) is what the sim
  * enforces.  0 when the position cannot be liquidated. */
-static lb_dec liq_price(sim *s, const sim_sym *y) {
+static lb_dec liq_price(sim *s, sim_sym *y) {
   if (y->qty == 0) return 0;
+  if (y->lp_ok) return y->lp;
   lb_dec lp = 0;
   lb_err rc = risk_liquidation_price_for(y->qty > 0 ? LB_ACTION_LONG : LB_ACTION_SHORT,
                                          lb_dec_abs(y->qty), y->entry, lb_dec_max(y->margin, 0),
                                          &y->br, NULL, &lp);
   if (rc != LB_OK && !s->sticky) s->sticky = rc;
+  y->lp = lp;
+  y->lp_ok = rc == LB_OK;
   return lp;
 }
 
@@ -189,7 +194,7 @@ static lb_dec margin_total(const sim *s) {
   return m;
 }
 
-static void fill_position(sim *s, const sim_sym *y, xchg_position *p) {
+static void fill_position(sim *s, sim_sym *y, xchg_position *p) {
   memset(p, 0, sizeof *p);
   snprintf(p->symbol, sizeof p->symbol, "%s", y->symbol);
   p->qty = y->qty;
@@ -221,6 +226,7 @@ static void execute(sim *s, sim_sym *y, xchg_order *o, lb_dec qty, lb_dec price,
   int dir = o->side == XCHG_BUY ? 1 : -1;
   lb_dec realized = 0, fee = 0;
   lb_dec rest = qty;
+  y->lp_ok = false;
   if (y->qty != 0 && sgn(y->qty) != dir) {
     lb_dec held = lb_dec_abs(y->qty);
     lb_dec r = rest < held ? rest : held;
@@ -331,7 +337,7 @@ static bool fires_at(const xchg_order *o, lb_dec px) {
   return trigger_dir(o) > 0 ? px >= o->trigger_price : px <= o->trigger_price;
 }
 
-static bool liq_at(const sim_sym *y, lb_dec lp, lb_dec px) {
+static bool liq_at(const sim_sym *y, lb_dec lp, lb_dec px) { /* lp from liq_price() */
   if (lp <= 0) return false;
   return y->qty > 0 ? px <= lp : px >= lp;
 }
@@ -466,6 +472,7 @@ static void settle_funding(sim *s, sim_sym *y, lb_ms until, double px, lb_ms t) 
     lb_dec amount = y->qty > 0 ? -pay : pay; /* longs pay a positive rate */
     s->wallet += amount;
     y->margin += amount;
+    y->lp_ok = false;
     s->st.funding += amount;
     s->st.fundings++;
     xchg_event *e = ev_push(s, XCHG_EV_FUNDING, t, y->symbol);

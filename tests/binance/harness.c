@@ -69,7 +69,9 @@ static void spawn(exsim_proc *p, const char *const *extra) {
   argv[0] = exe;
   char data[1024];
   snprintf(data, sizeof data, "%s", fixed[1]);
-  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) argv[n++] = i == 1 ? data : fixed[i];
+  bool own_data = false;
+  for (int i = 0; extra && extra[i]; i++) own_data |= strcmp(extra[i], "--data") == 0;
+  for (size_t i = own_data ? 2 : 0; i < sizeof fixed / sizeof fixed[0]; i++) argv[n++] = i == 1 ? data : fixed[i];
   for (int i = 0; extra && extra[i] && n < 78; i++) argv[n++] = extra[i];
   argv[n] = NULL;
   pid_t pid = fork();

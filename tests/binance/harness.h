@@ -25,7 +25,7 @@ typedef struct {
   char rest_url[64];
 } exsim_proc;
 
-/* Starts exsim with the sample data, the test key/secret, --paused, --quiet,
+/* Starts exsim with the sample data (unless extra has --data), the test key/secret, --paused, --quiet,
  * a state file in the test's temp dir, plus `extra` arguments (NULL-ended
  * list, may be NULL).  REQUIREs success. */
 void exsim_start(exsim_proc *p, const char *const *extra);
