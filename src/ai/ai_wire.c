@@ -68,7 +68,9 @@ static lb_err add_hdr(ai_request_head *h, lb_errbuf *eb, const char *name, const
     return lb_fail(eb, LB_ERANGE, "too many headers");
   /* A header value must not carry a line break: it would inject headers. */
   if (strpbrk(value, "\r\n")) return lb_fail(eb, LB_EINVAL, "header %s contains a line break", name);
-  int w = snprintf(h->hdrs[h->n_hdrs], sizeof h->hdrs[0], "%s: %s", name, value);
+  /* "Name:" with nothing after the colon tells curl to leave the header out. */
+  int w = *value ? snprintf(h->hdrs[h->n_hdrs], sizeof h->hdrs[0], "%s: %s", name, value)
+                 : snprintf(h->hdrs[h->n_hdrs], sizeof h->hdrs[0], "%s:", name);
   if (w < 0 || (size_t)w >= sizeof h->hdrs[0])
     return lb_fail(eb, LB_ERANGE, "header %s too long", name);
   h->n_hdrs++;

@@ -59,9 +59,9 @@ static void print_text(lb_ms from, lb_ms to, const store_ai_stat *days, int nd,
   if (ndays > 0 && lb_dec_div(t->cost, LB_DEC_INT(ndays), LB_ROUND_HALF_EVEN, &pd) == LB_OK)
     cost_text(pd, per_day, sizeof per_day);
   printf("\nTotal: %ld calls, %ld cache hits (%.1f%%), %ld errors, %ld tokens in, %ld tokens out, "
-         "cost %s USD (%s USD per day over %d days)\n",
+         "cost %s USD (%s USD per day over %d day%s)\n",
          t->calls, t->hits, hit_rate(t->calls, t->hits), t->errors, t->tin, t->tout, cost,
-         per_day, ndays);
+         per_day, ndays, ndays == 1 ? "" : "s");
 }
 
 static json_t *stat_json(const store_ai_stat *r, bool with_day) {

@@ -35,6 +35,7 @@ TEST(wire_anthropic_request_has_key_version_and_system_prompt) {
   CHECK(has_header(&h, "x-api-key: sk-ant-secret-1234"));
   CHECK(has_header(&h, "anthropic-version: 2023-06-01"));
   CHECK(has_header(&h, "Content-Type: application/json"));
+  CHECK(has_header(&h, "Expect:")); /* no 100-continue round trip */
   CHECK(!header_mentions(&h, "Authorization"));
   CHECK_NOT_CONTAINS(body.data, "sk-ant-secret"); /* the key travels in the header only */
   json_t *o = body_json(&body);
