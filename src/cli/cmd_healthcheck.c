@@ -33,6 +33,9 @@ static int healthcheck_run(int argc, char **argv) {
   }
   char def_url[600];
   if (!url) { /* the bot's own address, from the same configuration it reads */
+    /* Configuration warnings (a provider without a key...) belong to the
+     * bot's log, not to the one line a health check prints. */
+    if (!common.log_level) common.log_level = "error";
     lb_config cfg;
     rc = cli_load_config(&common, &cfg);
     if (rc) return rc;

@@ -1009,6 +1009,9 @@ TEST(http_levbot_healthcheck_exit_codes_follow_the_answer) {
   /* The default URL comes from HEALTH_HOST/HEALTH_PORT, as the bot's does. */
   snprintf(env, sizeof env, "HEALTH_PORT=%d", port);
   CHECK_EQ(levbot(env, "", &out), 0);
+  /* Configuration warnings (providers without keys) stay out of the line. */
+  CHECK_EQ(strchr(out, '\n') - out + 1, (long)strlen(out));
+  CHECK_CONTAINS(out, "healthy: http://127.0.0.1:");
   free(out);
   pthread_mutex_lock(&b.mu);
   b.health.ai[1].state = HTTP_AI_DEGRADED;
