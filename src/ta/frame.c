@@ -101,10 +101,7 @@ static void detect_swings(ta_frame *f) {
 }
 
 lb_err ta_frame_update(ta_frame *f, const data_candle *c) {
-  if (!f || !c) return LB_EINVAL;
-  if (!isfinite(c->open) || !isfinite(c->high) || !isfinite(c->low) || !isfinite(c->close) ||
-      !isfinite(c->volume))
-    return LB_EINVAL;
+  if (!f || !c || data_candle_check(c, NULL) != LB_OK) return LB_EINVAL;
   if (f->bars > 0 && c->ts <= bar_at(f, f->bars - 1)->c.ts) return LB_EINVAL;
   ta_ind_set_update(&f->ind, c, &f->last);
   frame_bar *slot = &f->win[f->bars % f->p.window];

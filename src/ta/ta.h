@@ -274,7 +274,8 @@ typedef struct ta_frame ta_frame;
 ta_frame *ta_frame_new(lb_ms tf, const ta_params *p);
 void ta_frame_free(ta_frame *f);
 /* Feeds one closed candle.  LB_EINVAL (state unchanged) if its ts is not
- * after the previous candle's or a value is not finite. */
+ * after the previous candle's or it fails data_candle_check() (a value not
+ * finite, a price <= 0, low/high not bracketing open and close, volume < 0). */
 lb_err ta_frame_update(ta_frame *f, const data_candle *c);
 void ta_frame_view(const ta_frame *f, ta_view *out);
 lb_ms ta_frame_tf(const ta_frame *f);

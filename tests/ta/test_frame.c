@@ -82,12 +82,21 @@ TEST(frame_refuses_out_of_order_and_non_finite_candles) {
   c.ts += M5;
   c.close = NAN;
   CHECK_EQ(ta_frame_update(f, &c), LB_EINVAL);
-  c.close = 10.0;
+  c.close = c.open;
   c.volume = INFINITY;
+  CHECK_EQ(ta_frame_update(f, &c), LB_EINVAL);
+  c.volume = 1.0;
+  c.low = c.open + 1.0; /* low above the open */
+  CHECK_EQ(ta_frame_update(f, &c), LB_EINVAL);
+  c.low = c.open;
+  c.high = c.open * 2;
+  c.volume = -1.0;
   CHECK_EQ(ta_frame_update(f, &c), LB_EINVAL);
   CHECK_EQ(ta_frame_update(f, NULL), LB_EINVAL);
   CHECK_EQ(ta_frame_bars(f), 30); /* nothing was taken */
   c.volume = 1.0;
+  c.low = fmin(c.open, c.close);
+  c.high = fmax(c.open, c.close);
   CHECK_OK(ta_frame_update(f, &c));
   CHECK_EQ(ta_frame_bars(f), 31);
   ta_frame_free(f);
@@ -340,7 +349,7 @@ TEST(snapshot_orders_timeframes_and_reports_confluence) {
   CHECK_EQ(snap.n_up, 3);
   /* a falling entry timeframe against rising higher ones: mixed */
   ta_frame *fd = ta_frame_new(M5, NULL);
-  for (int i = 0; i < 300; i++) {
+  for (int i = 0; i < 200; i++) {
     data_candle c = {s5.c[0].ts + i * M5, 300.0 - i, 300.5 - i, 298.5 - i, 299.0 - i, 10};
     REQUIRE_OK(ta_frame_update(fd, &c));
   }
