@@ -531,7 +531,7 @@ TEST(panel_asks_all_providers_at_once) {
   printf("    three 1 s providers answered in %lld ms\n", (long long)took);
   for (int i = 0; i < 3; i++) CHECK(f.votes[i].ok);
   CHECK(took >= 1000);
-  CHECK(took < 2000);
+  CHECK(took < 2500); /* sequential asking would take 3000 */
   fx_close(&f);
   for (int i = 0; i < 3; i++) stub_stop(s[i]);
 }
