@@ -70,6 +70,15 @@ void ta_frame_free(ta_frame *f) {
 lb_ms ta_frame_tf(const ta_frame *f) { return f->tf; }
 int64_t ta_frame_bars(const ta_frame *f) { return f->bars; }
 
+void ta_frame_values(const ta_frame *f, ta_values *out) {
+  if (f->bars > 0) {
+    *out = f->last;
+    return;
+  }
+  double *d = (double *)out; /* ta_values holds doubles only */
+  for (size_t i = 0; i < sizeof *out / sizeof(double); i++) d[i] = NAN;
+}
+
 static void push_swing(ta_frame *f, const ta_swing *s) {
   if (f->sw_head + f->sw_len == f->sw_cap) { /* compact: drop the consumed head */
     memmove(f->sw, f->sw + f->sw_head, f->sw_len * sizeof *f->sw);

@@ -280,6 +280,11 @@ lb_err ta_frame_update(ta_frame *f, const data_candle *c);
 void ta_frame_view(const ta_frame *f, ta_view *out);
 lb_ms ta_frame_tf(const ta_frame *f);
 int64_t ta_frame_bars(const ta_frame *f);
+/* The indicator values after the last candle (NAN while warming up, all
+ * NAN before the first), in O(1): without the structure work of
+ * ta_frame_view, for callers that need a number at every bar (the engine's
+ * trailing-stop ATR, its cheap red-flag pre-check). */
+void ta_frame_values(const ta_frame *f, ta_values *out);
 /* The frame's confirmed swings still inside its window, oldest first
  * (at most max written; returns how many exist). */
 size_t ta_frame_swings(const ta_frame *f, ta_swing *out, size_t max);
