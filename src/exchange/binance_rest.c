@@ -440,12 +440,15 @@ xchg_kind bn_call(bn *b, bn_http *h, bn_method m, const char *path, const char *
       continue;
     }
     if (a.status == 0) {
-      k = a.may_have_run ? XCHG_UNKNOWN : XCHG_RETRYABLE;
+      /* Only an order or a cancel can leave something half done; any other
+       * request is safe to repeat. */
+      k = a.may_have_run && (flags & BN_F_ORDER) ? XCHG_UNKNOWN : XCHG_RETRYABLE;
       xchg_fail(err, k, 0, "binance: %s %s: %s", method_name(m), path, a.msg);
       return k;
     }
     k = xchg_binance_classify(a.status, a.code);
     if (k == XCHG_OK) k = XCHG_REJECTED; /* a 3xx or an unexpected body */
+    if (k == XCHG_UNKNOWN && !(flags & BN_F_ORDER)) k = XCHG_RETRYABLE;
     xchg_fail(err, k, a.code, "binance: %s %s: HTTP %d code %d: %s", method_name(m), path,
               a.status, a.code, a.msg);
     err->http_status = a.status;

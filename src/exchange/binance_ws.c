@@ -83,7 +83,12 @@ struct bn_streams {
   struct {
     char symbol[LB_SYMBOL_MAX];
     lb_ms last_ts;
+    /* Candles held back after a gap until REST has filled it (order!). */
+    xchg_event pending[64];
+    int n_pending;
+    lb_ms pending_since; /* mono */
   } last[BN_MAX_SYMBOLS];
+  bool gap_fill; /* some symbol has pending candles (qmu) */
   struct {
     char order_id[XCHG_ID_MAX];
     char client_id[XCHG_ID_MAX];
@@ -93,17 +98,43 @@ struct bn_streams {
 
 /* ==== Event queue ==== */
 
-/* Appends under qmu.  Candles older than or equal to the last one of their
- * symbol are dropped (dedupe across stream and polling). */
-static void push_locked(bn_streams *s, const xchg_event *ev) {
-  if (ev->type == XCHG_EV_CANDLE) {
-    for (int i = 0; i < s->b->n_symbols; i++) {
-      if (strcmp(s->last[i].symbol, ev->symbol) != 0) continue;
-      if (ev->timeframe != s->tf || ev->candle.ts <= s->last[i].last_ts) return;
-      s->last[i].last_ts = ev->candle.ts;
-      break;
+static void enqueue_locked(bn_streams *s, const xchg_event *ev);
+
+/* Appends under qmu.  Closed candles are delivered once each, in order,
+ * without holes: one older than or equal to the last of its symbol is
+ * dropped (stream and polling overlap), and one that leaves a hole is held
+ * back while the worker fetches the missing bars over REST
+ * (fill_gaps()).  `accept_gap` lets a candle through anyway (the exchange
+ * itself has no bars there). */
+static void push_candle_locked(bn_streams *s, const xchg_event *ev, bool accept_gap) {
+  for (int i = 0; i < s->b->n_symbols; i++) {
+    if (strcmp(s->last[i].symbol, ev->symbol) != 0) continue;
+    if (ev->timeframe != s->tf || ev->candle.ts <= s->last[i].last_ts) return;
+    bool hole = s->last[i].last_ts > 0 && ev->candle.ts > s->last[i].last_ts + s->tf;
+    if (!accept_gap && (hole || s->last[i].n_pending > 0)) {
+      int n = s->last[i].n_pending;
+      if (n > 0 && ev->candle.ts <= s->last[i].pending[n - 1].candle.ts) return;
+      if (n == 64) return; /* the fill will fetch it */
+      if (n == 0) s->last[i].pending_since = lb_time_mono_ms();
+      s->last[i].pending[s->last[i].n_pending++] = *ev;
+      s->gap_fill = true;
+      pthread_cond_signal(&s->cv);
+      return;
     }
+    s->last[i].last_ts = ev->candle.ts;
+    break;
   }
+  enqueue_locked(s, ev);
+}
+
+static void push_locked(bn_streams *s, const xchg_event *ev) {
+  if (ev->type == XCHG_EV_CANDLE)
+    push_candle_locked(s, ev, false);
+  else
+    enqueue_locked(s, ev);
+}
+
+static void enqueue_locked(bn_streams *s, const xchg_event *ev) {
   if (s->qlen == s->qcap) {
     bool market = ev->type == XCHG_EV_CANDLE || ev->type == XCHG_EV_MARK;
     if (s->qcap >= QUEUE_MAX && market) return; /* nobody drains: drop market data, never fills */
@@ -383,7 +414,7 @@ static void poll_market(bn_streams *s) {
   if (bn_ensure_synced(b, &s->http, &se) != XCHG_OK) return;
   for (int i = 0; i < b->n_symbols && !atomic_load(&s->stop); i++) {
     char q[256];
-    snprintf(q, sizeof q, "symbol=%s&interval=%s&limit=3", b->symbols[i], s->interval);
+    snprintf(q, sizeof q, "symbol=%s&interval=%s&limit=10", b->symbols[i], s->interval);
     json_t *j;
     xchg_error e;
     if (bn_call(b, &s->http, BN_GET, "/fapi/v1/klines", q, 0, 1, &j, &e) == XCHG_OK) {
@@ -416,6 +447,52 @@ static void poll_market(bn_streams *s) {
     }
   }
   BN_STAT(b, rest_polls, 1);
+}
+
+/* Fetches the bars between the last delivered candle and the first held
+ * back one, delivers them, then the held-back ones.  Runs on the worker. */
+static void fill_gaps(bn_streams *s) {
+  bn *b = s->b;
+  for (int i = 0; i < b->n_symbols && !atomic_load(&s->stop); i++) {
+    pthread_mutex_lock(&s->qmu);
+    int n = s->last[i].n_pending;
+    lb_ms from = s->last[i].last_ts + s->tf;
+    lb_ms to = n ? s->last[i].pending[0].candle.ts - 1 : 0;
+    pthread_mutex_unlock(&s->qmu);
+    if (n == 0) continue;
+    char q[256];
+    snprintf(q, sizeof q, "symbol=%s&interval=%s&startTime=%lld&endTime=%lld&limit=1500", b->symbols[i],
+             s->interval, (long long)from, (long long)to);
+    json_t *j;
+    xchg_error e;
+    xchg_kind k = bn_call(b, &s->http, BN_GET, "/fapi/v1/klines", q, 0, 10, &j, &e);
+    pthread_mutex_lock(&s->qmu);
+    if (k == XCHG_OK) {
+      size_t r;
+      json_t *row;
+      json_array_foreach(j, r, row) {
+        xchg_event ev = {.type = XCHG_EV_CANDLE, .timeframe = s->tf, .time = bn_server_now(b)};
+        lb_ms close_time;
+        if (bn_parse_kline_row(row, &ev.candle, &close_time, NULL) != LB_OK) continue;
+        snprintf(ev.symbol, sizeof ev.symbol, "%s", b->symbols[i]);
+        push_candle_locked(s, &ev, true);
+      }
+      json_decref(j);
+    }
+    /* Filled, or the exchange could not say for a while: release in order. */
+    if (k == XCHG_OK || lb_time_mono_ms() - s->last[i].pending_since > 10 * b->conf.poll_ms) {
+      int cnt = s->last[i].n_pending;
+      xchg_event held[64];
+      memcpy(held, s->last[i].pending, (size_t)cnt * sizeof held[0]);
+      s->last[i].n_pending = 0;
+      for (int h = 0; h < cnt; h++) push_candle_locked(s, &held[h], true);
+    }
+    pthread_mutex_unlock(&s->qmu);
+  }
+  pthread_mutex_lock(&s->qmu);
+  s->gap_fill = false;
+  for (int i = 0; i < b->n_symbols; i++) s->gap_fill |= s->last[i].n_pending > 0;
+  pthread_mutex_unlock(&s->qmu);
 }
 
 static void create_key(bn_streams *s) {
@@ -485,6 +562,10 @@ static void *worker_main(void *arg) {
     bool key = want_user && s->need_key && now >= s->key_retry_at;
     bool alive = want_user && !s->need_key && s->listen_key[0] && now >= s->next_keepalive;
     pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->qmu);
+    bool gaps = s->gap_fill;
+    pthread_mutex_unlock(&s->qmu);
+    if (gaps) fill_gaps(s);
     if (poll) {
       poll_market(s);
       pthread_mutex_lock(&s->mu);
@@ -497,6 +578,9 @@ static void *worker_main(void *arg) {
     /* Sleep until the next deadline or a signal. */
     pthread_mutex_lock(&s->mu);
     lb_ms wake = lb_time_mono_ms() + 1000;
+    pthread_mutex_lock(&s->qmu);
+    if (s->gap_fill) wake = lb_time_mono_ms() + 20;
+    pthread_mutex_unlock(&s->qmu);
     if (s->market_down && s->next_poll < wake) wake = s->next_poll;
     if (want_user && s->need_key && s->key_retry_at < wake) wake = s->key_retry_at;
     if (want_user && !s->need_key && s->next_keepalive < wake) wake = s->next_keepalive;

@@ -37,6 +37,12 @@ typedef struct {
   lb_dec margin; /* isolated margin */
   lb_dec lp;     /* liquidation price of the position, valid when lp_ok */
   bool lp_ok;    /* cleared whenever qty, entry or margin change */
+  /* Quick test of a candle in doubles: nothing can happen unless the low
+   * reaches `down` (the highest level that fires on a fall) or the high
+   * reaches `up`.  Valid when reach_ok; cleared with lp_ok and whenever the
+   * open orders change. */
+  double down, up;
+  bool reach_ok;
   double last;   /* current price as fed (close or mark) */
   bool have_price;
   lb_ms last_ts; /* open time of the last candle (ordering check) */
@@ -226,7 +232,7 @@ static void execute(sim *s, sim_sym *y, xchg_order *o, lb_dec qty, lb_dec price,
   int dir = o->side == XCHG_BUY ? 1 : -1;
   lb_dec realized = 0, fee = 0;
   lb_dec rest = qty;
-  y->lp_ok = false;
+  y->lp_ok = y->reach_ok = false;
   if (y->qty != 0 && sgn(y->qty) != dir) {
     lb_dec held = lb_dec_abs(y->qty);
     lb_dec r = rest < held ? rest : held;
@@ -314,6 +320,7 @@ static void expire_reducing(sim *s, sim_sym *y, lb_ms t) {
     }
   }
   y->n_open = k;
+  y->reach_ok = false;
 }
 
 static lb_dec slip(sim *s, const sim_sym *y, lb_dec px, xchg_side side) {
@@ -346,6 +353,7 @@ static bool liq_at(const sim_sym *y, lb_dec lp, lb_dec px) { /* lp from liq_pric
 static void fire(sim *s, sim_sym *y, int i, lb_dec px, lb_ms t, bool gap) {
   sim_order so = y->open[i];
   y->open[i] = y->open[--y->n_open];
+  y->reach_ok = false;
   xchg_order *o = &so.o;
   lb_dec held = lb_dec_abs(y->qty);
   lb_dec qty = o->close_position ? held : lb_dec_min(o->qty, held);
@@ -430,7 +438,34 @@ static bool settle_segment(sim *s, sim_sym *y, lb_dec a, lb_dec b, lb_ms t) {
   return true;
 }
 
+/* Levels in doubles, two ticks of slack for the rounding of candle prices
+ * to the tick: the quick test may send a candle to the exact walk for
+ * nothing, never skip one that would fire. */
+static void compute_reach(sim *s, sim_sym *y) {
+  double down = -INFINITY, up = INFINITY;
+  for (int i = 0; i < y->n_open; i++) {
+    if (y->open[i].deaf) continue;
+    double k = lb_dec_to_double(y->open[i].o.trigger_price);
+    if (trigger_dir(&y->open[i].o) < 0) down = k > down ? k : down;
+    else up = k < up ? k : up;
+  }
+  lb_dec lp = liq_price(s, y);
+  if (lp > 0) {
+    double l = lb_dec_to_double(lp);
+    if (y->qty > 0) down = l > down ? l : down;
+    else up = l < up ? l : up;
+  }
+  double slack = 2 * lb_dec_to_double(y->rules.tick_size > 0 ? y->rules.tick_size : 1);
+  y->down = down + slack;
+  y->up = up - slack;
+  y->reach_ok = true;
+}
+
 static void walk_path(sim *s, sim_sym *y, const data_candle *c, lb_ms t0, lb_ms t1) {
+  if (!s->p.exact_walk) {
+    if (!y->reach_ok) compute_reach(s, y);
+    if (c->low > y->down && c->high < y->up) return;
+  }
   lb_dec o = price_dec(s, y, c->open), h = price_dec(s, y, c->high), l = price_dec(s, y, c->low),
          cl = price_dec(s, y, c->close);
   /* The jump from the previous price to the open triggers at the open. */
@@ -472,7 +507,7 @@ static void settle_funding(sim *s, sim_sym *y, lb_ms until, double px, lb_ms t) 
     lb_dec amount = y->qty > 0 ? -pay : pay; /* longs pay a positive rate */
     s->wallet += amount;
     y->margin += amount;
-    y->lp_ok = false;
+    y->lp_ok = y->reach_ok = false;
     s->st.funding += amount;
     s->st.fundings++;
     xchg_event *e = ev_push(s, XCHG_EV_FUNDING, t, y->symbol);
@@ -751,6 +786,7 @@ static xchg_kind place_conditional(sim *s, sim_sym *y, const xchg_order_req *r, 
     return xchg_fail(err, XCHG_REJECTED, -2021, "Order would immediately trigger.");
   sim_order so = {.o = o, .deaf = take_fault(s, XCHG_SIM_FAULT_DEAF_STOPS)};
   y->open[y->n_open++] = so;
+  y->reach_ok = false;
   if (out) *out = o;
   return XCHG_OK;
 }
@@ -789,6 +825,7 @@ static xchg_kind op_cancel(xchg *x, const char *symbol, const char *cid, xchg_er
     xchg_event *e = ev_push(s, XCHG_EV_ORDER, y->now, y->symbol);
     if (e) e->order = *o;
     y->open[i] = y->open[--y->n_open];
+    y->reach_ok = false;
     return XCHG_OK;
   }
   return xchg_fail(err, XCHG_REJECTED, -2011, "Unknown order sent (%s %s is not open)", symbol, cid);

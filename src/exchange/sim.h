@@ -74,6 +74,8 @@ typedef struct {
   lb_dec slippage;        /* fraction of the price against the taker: 0.0002 = 2 bps */
   lb_dec funding_rate;    /* per settlement, when a symbol has no data for it */
   lb_ms funding_interval; /* XCHG_SIM_FUNDING_INTERVAL */
+  bool exact_walk;        /* walk every candle exactly, without the quick test in doubles
+                             (tests check that both give the same fills) */
 } xchg_sim_params;
 
 /* Binance USDT-M defaults: 0.05 % taker, 0.02 % maker, no slippage,

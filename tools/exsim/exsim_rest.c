@@ -732,7 +732,9 @@ static void control(exsim *e, const char *method, const char *path, const ex_par
     e->listen_key[0] = '\0';
     e->listen_key_expiry = 0;
     e->dirty = true;
-    ex_ws_listenkey_expired(e);
+    /* silent=1: the key is gone but nobody is told (the next keep-alive gets -1125) */
+    const char *silent = ex_param(p, "silent");
+    if (!silent || strcmp(silent, "1") != 0) ex_ws_listenkey_expired(e);
     return ok(r, json_object());
   }
   if (strcmp(path, "/_exsim/adl") == 0) {
