@@ -414,15 +414,15 @@ double ta_sar_update(ta_sar_state *s, double h, double l) {
       if (sar < ph) sar = ph;
       if (sar < h) sar = h;
     } else {
+      /* The usual bar, without branches (a new extreme is a coin toss):
+       * af + 0.0 is af, and min/max are single instructions. */
       out = sar;
-      if (h > s->ep) {
-        s->ep = h;
-        s->af += s->accel;
-        if (s->af > s->max) s->af = s->max;
-      }
+      double af = s->af + ta_keep_if_(h > s->ep, s->accel);
+      s->af = af > s->max ? s->max : af;
+      s->ep = h > s->ep ? h : s->ep;
       sar = sar + s->af * (s->ep - sar);
-      if (sar > pl) sar = pl;
-      if (sar > l) sar = l;
+      sar = sar > pl ? pl : sar;
+      sar = sar > l ? l : sar;
     }
   } else {
     if (h >= sar) { /* stopped out: reverse to long */
@@ -438,14 +438,12 @@ double ta_sar_update(ta_sar_state *s, double h, double l) {
       if (sar > l) sar = l;
     } else {
       out = sar;
-      if (l < s->ep) {
-        s->ep = l;
-        s->af += s->accel;
-        if (s->af > s->max) s->af = s->max;
-      }
+      double af = s->af + ta_keep_if_(l < s->ep, s->accel);
+      s->af = af > s->max ? s->max : af;
+      s->ep = l < s->ep ? l : s->ep;
       sar = sar + s->af * (s->ep - sar);
-      if (sar < ph) sar = ph;
-      if (sar < h) sar = h;
+      sar = sar < ph ? ph : sar;
+      sar = sar < h ? h : sar;
     }
   }
   s->sar = sar;

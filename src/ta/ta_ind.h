@@ -87,6 +87,16 @@ static inline bool ta_is_zero(double v) { return v > -TA_EPSILON && v < TA_EPSIL
 
 static inline bool ta_period_ok_(int p, int min) { return p >= min && p <= TA_MAX_PERIOD; }
 
+/* keep ? x : 0.0, as a bit mask: compilers turn FP selects on
+ * unpredictable conditions into branches, this they cannot. */
+static inline double ta_keep_if_(int keep, double x) {
+  uint64_t b;
+  memcpy(&b, &x, sizeof b);
+  b &= (uint64_t)0 - (uint64_t)(keep != 0);
+  memcpy(&x, &b, sizeof x);
+  return x;
+}
+
 /* True range of a bar given the previous close (Wilder). */
 static inline double ta_true_range(double h, double l, double prev_close) {
   double r = h - l, t = fabs(h - prev_close);
@@ -442,8 +452,10 @@ static inline ta_dmi_value ta_dmi_update(ta_dmi_state *s, double h, double l, do
   s->ph = h;
   s->pl = l;
   s->pc = c;
-  double pdm = (dp > 0 && dp > dm) ? dp : 0.0;
-  double mdm = (dm > 0 && dp < dm) ? dm : 0.0;
+  /* (dp > 0 && dp > dm) ? dp : 0 without a branch: which move wins is a
+   * coin toss, and a mispredicted branch costs more than the whole update. */
+  double pdm = ta_keep_if_((dp > dm) & (dp > 0.0), dp);
+  double mdm = ta_keep_if_((dm > dp) & (dm > 0.0), dm);
   if (n < s->period) {
     s->pdm += pdm;
     s->mdm += mdm;
@@ -707,7 +719,7 @@ static inline double ta_mfi_update(ta_mfi_state *s, double h, double l, double c
   double diff = tp - s->prev_tp;
   s->prev_tp = tp;
   double mf = tp * v;
-  double pf = diff > 0 ? mf : 0.0, nf = diff < 0 ? mf : 0.0;
+  double pf = ta_keep_if_(diff > 0, mf), nf = ta_keep_if_(diff < 0, mf);
   s->pos_mf[s->idx] = pf;
   s->neg_mf[s->idx] = nf;
   s->neg_sum += nf; /* + 0.0 leaves a sum unchanged: TA-Lib's values, no branch */
