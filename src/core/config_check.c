@@ -264,6 +264,24 @@ static void check_exchange(const lb_config *c, lb_cfg_report *rep) {
                       "(values not shown: they are secrets)");
 }
 
+/* DATABASE_URL: a scheme the store knows and a non-empty SQLite path, so a
+ * typo stops the bot at start-up with the others, not at the first write.
+ * (The full PostgreSQL URI is checked by libpq when the store opens.)  The
+ * value is shown with its password masked. */
+static void check_store(const lb_config *c, lb_cfg_report *rep) {
+  const char *u = c->database_url;
+  char shown[LB_CFG_STR_MAX];
+  lb_mask_url(u, shown, sizeof shown);
+  if (strncmp(u, "sqlite://", 9) == 0) {
+    if (u[9] == '\0')
+      lb_cfg_error(rep, "DATABASE_URL=%s has no file path (allowed: sqlite://PATH, e.g. "
+                        "sqlite://./levbot.db)", shown);
+  } else if (strncmp(u, "postgresql://", 13) != 0 && strncmp(u, "postgres://", 11) != 0) {
+    lb_cfg_error(rep, "DATABASE_URL=%s: unknown scheme (allowed: sqlite://PATH or "
+                      "postgresql://user:password@host:port/dbname)", shown);
+  }
+}
+
 void lb_config_check(const lb_config *c, lb_cfg_report *rep) {
   check_risk(c, rep);
   check_engine(c, rep);
@@ -271,4 +289,5 @@ void lb_config_check(const lb_config *c, lb_cfg_report *rep) {
   check_ai(c, rep);
   check_http(c, rep);
   check_exchange(c, rep);
+  check_store(c, rep);
 }

@@ -1,4 +1,5 @@
 /* test_url.c -- DATABASE_URL forms and their errors. */
+#include "core/config.h"
 #include "tb.h"
 
 TEST(store_url_sqlite_path_is_what_follows_the_scheme) {
@@ -42,4 +43,25 @@ TEST(store_open_errors_never_show_the_password) {
   CHECK(s == NULL);
   CHECK_NOT_CONTAINS(eb.msg, "Hunter2-Secret");
   CHECK_CONTAINS(eb.msg, "127.0.0.1");
+}
+
+/* check_store() in config_check.c: a bad DATABASE_URL is a start-up error. */
+static int config_errors(const char *assign, char *first, size_t n) {
+  char *env[] = {(char *)assign, NULL};
+  lb_config c;
+  lb_cfg_report rep = {0};
+  lb_cfg_source src = {.env_file = "/nonexistent/levbot.env", .envp = env};
+  lb_config_load(&c, &src, &rep);
+  snprintf(first, n, "%s", rep.n_errors ? rep.errors[0] : "");
+  return rep.n_errors;
+}
+
+TEST(store_config_check_refuses_an_unknown_database_url_scheme) {
+  char msg[256];
+  CHECK_EQ(config_errors("DATABASE_URL=mysql://bot:pw-123456@h/db", msg, sizeof msg), 1);
+  CHECK_CONTAINS(msg, "DATABASE_URL=mysql://bot:****@h/db: unknown scheme");
+  CHECK_EQ(config_errors("DATABASE_URL=sqlite://", msg, sizeof msg), 1);
+  CHECK_CONTAINS(msg, "no file path");
+  CHECK_EQ(config_errors("DATABASE_URL=postgres://bot:pw@localhost/levbot", msg, sizeof msg), 0);
+  CHECK_EQ(config_errors("DATABASE_URL=sqlite:///var/lib/levbot.db", msg, sizeof msg), 0);
 }
