@@ -17,6 +17,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,13 @@ typedef struct {
   double close;
   lb_ms close_time;
   bool have_price;
-  double atr; /* entry timeframe, refreshed at each entry close (trailing) */
-  ta_view v0; /* entry timeframe's view after its last close */
+  /* Views are built lazily and kept until their frame takes a new bar: a
+   * view costs microseconds (support/resistance), a bar check nothing. */
+  ta_view view[TA_MAX_TF];
+  int64_t view_bars[TA_MAX_TF];
+  double entry_volume; /* volume of the last entry-timeframe bar */
+  double atr;          /* entry timeframe ATR, as of atr_bars */
+  int64_t atr_bars;
 } engine_sym;
 
 typedef struct {
@@ -84,6 +90,7 @@ struct engine {
   long next_trade;
   long scan_seq;
   lb_ms now;
+  bool explain; /* someone listens to scans: write their reasons */
   engine_scan scratch; /* engine_scan()'s working copy (large) */
 };
 
@@ -669,6 +676,15 @@ lb_err engine_poll(engine *e) {
 
 /* ==== Candles and the position monitor ==== */
 
+static const ta_view *sym_view(engine_sym *y, int i) {
+  int64_t bars = ta_frame_bars(y->fr[i]);
+  if (y->view_bars[i] != bars) {
+    ta_frame_view(y->fr[i], &y->view[i]);
+    y->view_bars[i] = bars;
+  }
+  return &y->view[i];
+}
+
 static lb_dec to_dec(double x) {
   lb_dec d = 0;
   return lb_dec_from_double(x, &d) == LB_OK ? d : 0;
@@ -714,9 +730,20 @@ static void monitor(engine *e, engine_sym *y, lb_dec price) {
             lb_dec_to_double(price), dist * 100, lb_dec_to_double(lp));
     }
   }
+  if (!p->trail_ok || !e->p.risk.trail_enabled) return;
+  double atr = NAN;
+  if (e->p.risk.trail_mode == RISK_TRAIL_ATR) {
+    int64_t bars = ta_frame_bars(y->fr[0]);
+    if (bars != y->atr_bars) {
+      ta_values vals;
+      ta_frame_values(y->fr[0], &vals);
+      y->atr = vals.atr;
+      y->atr_bars = bars;
+    }
+    atr = y->atr;
+  }
   risk_stop_intent in;
-  if (p->trail_ok && risk_trail_update(&p->trail, &e->p.risk, &y->rules, price, y->atr, &in))
-    pos_trail(e, &in);
+  if (risk_trail_update(&p->trail, &e->p.risk, &y->rules, price, atr, &in)) pos_trail(e, &in);
 }
 
 lb_err engine_on_candle(engine *e, int sym, lb_ms feed_tf, const data_candle *c, bool *scan_due) {
@@ -756,11 +783,8 @@ lb_err engine_on_candle(engine *e, int sym, lb_ms feed_tf, const data_candle *c,
     for (int k = 0; k < n; k++) {
       lb_err rc = ta_frame_update(y->fr[i], &out[k]);
       if (rc) return rc;
-      if (i == 0 && out[k].ts + e->p.timeframes[0] == close_t) {
-        if (scan_due) *scan_due = true;
-        ta_frame_view(y->fr[0], &y->v0);
-        y->atr = y->v0.atr14;
-      }
+      if (i == 0) y->entry_volume = out[k].volume;
+      if (i == 0 && out[k].ts + e->p.timeframes[0] == close_t && scan_due) *scan_due = true;
     }
   }
   engine_pos *p = &e->pos;
@@ -812,30 +836,46 @@ bool engine_scan_prepare(engine *e, int sym, lb_ms now, engine_scan *s) {
       breaker_events(e, &ev);
   }
   if (e->pos.state != ENGINE_FLAT) {
-    set_detail(s, "trade %ld is %s", e->pos.t.id, engine_pos_state_name(e->pos.state));
+    if (e->explain) set_detail(s, "trade %ld is %s", e->pos.t.id, engine_pos_state_name(e->pos.state));
     return scan_end(e, s, ENGINE_SCAN_BUSY);
   }
   if (e->brk_ready && risk_breakers_blocking(&e->brk, now)) {
     e->cnt.breaker_blocked++;
-    risk_breakers_describe(&e->brk, now, s->detail, sizeof s->detail);
+    if (e->explain) risk_breakers_describe(&e->brk, now, s->detail, sizeof s->detail);
     return scan_end(e, s, ENGINE_SCAN_BREAKER);
   }
-  /* The entry timeframe alone decides most scans: copy the other
-   * timeframes only when it raises no flag. */
+  /* Cheapest first: RSI and volume need no market structure; then the
+   * entry timeframe's view; the other timeframes only when both pass. */
   if (e->p.redflags.enabled) {
-    if (y->v0.ts + e->p.timeframes[0] != now) ta_frame_view(y->fr[0], &y->v0);
-    s->snap.tf[0] = y->v0;
-    if (strategy_redflags_view(&s->snap.tf[0], &e->p.redflags, &s->flags)) {
+    ta_values vals;
+    ta_frame_values(y->fr[0], &vals);
+    if (strategy_redflags_quick(vals.rsi, y->entry_volume, vals.volume_sma, e->p.timeframes[0],
+                                &e->p.redflags, &s->flags)) {
       e->cnt.red_flags[s->flags.first]++;
-      set_detail(s, "%s", s->flags.reason);
+      if (e->explain) set_detail(s, "%s", s->flags.reason);
       return scan_end(e, s, ENGINE_SCAN_RED_FLAG);
     }
   }
-  if (ta_snapshot_build((const ta_frame *const *)y->fr, e->p.n_tf, y->symbol, &s->snap) != LB_OK)
-    return scan_end(e, s, ENGINE_SCAN_FAILED);
-  if (strategy_redflags_check(&s->snap, &e->p.redflags, &s->flags)) {
+  const ta_view *v0 = sym_view(y, 0);
+  if (e->p.redflags.enabled && strategy_redflags_view(v0, &e->p.redflags, &s->flags)) {
     e->cnt.red_flags[s->flags.first]++;
-    set_detail(s, "%s", s->flags.reason);
+    if (e->explain) set_detail(s, "%s", s->flags.reason);
+    return scan_end(e, s, ENGINE_SCAN_RED_FLAG);
+  }
+  ta_snapshot *snap = &s->snap; /* what ta_snapshot_build makes, from the cached views */
+  memset(snap, 0, offsetof(ta_snapshot, tf));
+  snprintf(snap->symbol, sizeof snap->symbol, "%s", y->symbol);
+  snap->ts = v0->ts;
+  snap->n = e->p.n_tf;
+  int trend[TA_MAX_TF];
+  for (int i = 0; i < e->p.n_tf; i++) {
+    snap->tf[i] = *sym_view(y, i);
+    trend[i] = snap->tf[i].trend;
+  }
+  snap->confluence = ta_confluence(trend, snap->n, &snap->n_agree, &snap->n_up, &snap->n_down);
+  if (strategy_redflags_check(snap, &e->p.redflags, &s->flags)) {
+    e->cnt.red_flags[s->flags.first]++;
+    if (e->explain) set_detail(s, "%s", s->flags.reason);
     return scan_end(e, s, ENGINE_SCAN_RED_FLAG);
   }
   strategy_context *ctx = &s->ctx;
@@ -976,6 +1016,8 @@ lb_err engine_new(const engine_params *p, xchg *x, strategy_panel *panel,
   e->x = x;
   e->panel = panel;
   if (obs) e->obs = *obs;
+  e->explain = e->obs.on_scan != NULL;
+  e->p.redflags.quiet = !e->explain;
   e->led.initial = e->led.capital = p->initial_capital;
   e->next_trade = p->first_trade_id > 0 ? p->first_trade_id : 1;
   pos_reset(e);
@@ -989,8 +1031,10 @@ lb_err engine_new(const engine_params *p, xchg *x, strategy_panel *panel,
       engine_free(e);
       return lb_fail(eb, LB_EREJECTED, "engine: %s: %s", p->symbols[i], err.msg);
     }
-    y->atr = NAN;
+    y->atr_bars = -1;
+    y->entry_volume = NAN;
     for (int k = 0; k < p->n_tf; k++) {
+      y->view_bars[k] = -1;
       y->fr[k] = ta_frame_new(p->timeframes[k], &p->ta);
       if (!y->fr[k]) {
         engine_free(e);

@@ -60,7 +60,11 @@ lb_err engine_params_from_config(const lb_config *c, engine_params *p, lb_errbuf
   if (n < 1 || n > ENGINE_MAX_SYMBOLS)
     return lb_fail(eb, LB_ECONFIG, "SYMBOLS=%s must list 1..%d symbols", c->symbols,
                    ENGINE_MAX_SYMBOLS);
-  for (int i = 0; i < n; i++) snprintf(p->symbols[i], sizeof p->symbols[i], "%s", items[i]);
+  for (int i = 0; i < n; i++) {
+    if (strlen(items[i]) >= LB_SYMBOL_MAX)
+      return lb_fail(eb, LB_ECONFIG, "SYMBOLS=%s: \"%.64s\" is too long", c->symbols, items[i]);
+    memcpy(p->symbols[i], items[i], strlen(items[i]) + 1);
+  }
   p->n_symbols = n;
   lb_err rc = engine_parse_timeframes(c->entry_timeframe, c->timeframes, p->timeframes, &p->n_tf, eb);
   if (rc) return rc;

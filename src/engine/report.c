@@ -89,8 +89,7 @@ static void on_trade_closed(void *ctx, const engine_trade *t) {
 }
 
 static void curve_add(engine_report *r, lb_ms t, double eq) {
-  if (r->nc > 0 && t < r->curve[r->nc - 1].t + r->bucket &&
-      (t - r->curve_origin) / r->bucket == (r->curve[r->nc - 1].t - r->curve_origin) / r->bucket) {
+  if (r->nc > 0 && t < r->bucket_end) { /* same bucket: the common case */
     engine_curve_pt *p = &r->curve[r->nc - 1];
     p->t = t;
     p->equity = eq;
@@ -116,6 +115,7 @@ static void curve_add(engine_report *r, lb_ms t, double eq) {
   }
   if (r->nc == 0) r->curve_origin = t;
   r->curve[r->nc++] = (engine_curve_pt){t, eq, eq};
+  r->bucket_end = r->curve_origin + ((t - r->curve_origin) / r->bucket + 1) * r->bucket;
 }
 
 static void on_equity(void *ctx, lb_ms t, lb_dec capital, lb_dec equity) {
@@ -127,8 +127,11 @@ static void on_equity(void *ctx, lb_ms t, lb_dec capital, lb_dec equity) {
   if (!r->marked || capital < r->min_bal) r->min_bal = capital;
   if (!r->marked || capital > r->max_bal) r->max_bal = capital;
   r->marked = true;
-  lb_ms day = lb_time_day_start(t - 1); /* a close at 00:00 ends the day before */
-  if (r->nd == 0 || r->days[r->nd - 1].day != day) {
+  /* a close at 00:00 ends the day before: the day of t - 1 */
+  if (r->nd > 0 && t - 1 >= r->days[r->nd - 1].day && t - 1 < r->day_end) {
+    r->days[r->nd - 1].equity = eq;
+  } else {
+    lb_ms day = lb_time_day_start(t - 1);
     engine_day *n = grow(r->days, &r->capd, r->nd, sizeof *r->days);
     if (!n) {
       r->oom = true;
@@ -136,8 +139,7 @@ static void on_equity(void *ctx, lb_ms t, lb_dec capital, lb_dec equity) {
     }
     r->days = n;
     r->days[r->nd++] = (engine_day){day, eq};
-  } else {
-    r->days[r->nd - 1].equity = eq;
+    r->day_end = day + LB_MS_DAY;
   }
   curve_add(r, t, eq);
 }

@@ -42,9 +42,11 @@ struct engine_report {
   bool marked;
   engine_day *days;
   size_t nd, capd;
+  lb_ms day_end;    /* end of the last day in days[] */
   engine_curve_pt curve[ENGINE_CURVE_MAX];
   size_t nc;
   lb_ms bucket, curve_origin;
+  lb_ms bucket_end; /* end of the last point's bucket */
   risk_breaker_event breakers[ENGINE_REPORT_EVENTS];
   int n_breakers;
   long trips;

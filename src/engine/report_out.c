@@ -17,7 +17,11 @@
 static const char *money(lb_dec d, bool sign, char *buf, size_t n) {
   char tmp[LB_DEC_STRLEN];
   lb_dec_fmt_places(d, 2, tmp, sizeof tmp);
-  snprintf(buf, n, "%s%s", sign && d > 0 && strcmp(tmp, "0.00") != 0 ? "+" : "", tmp);
+  size_t off = 0, len = strlen(tmp);
+  if (sign && d > 0 && strcmp(tmp, "0.00") != 0 && n > 1) buf[off++] = '+';
+  if (off + len >= n) len = n - off - 1;
+  memcpy(buf + off, tmp, len);
+  buf[off + len] = '\0';
   return buf;
 }
 

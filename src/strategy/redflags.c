@@ -26,6 +26,7 @@ void strategy_redflag_params_default(strategy_redflag_params *p) {
   p->rsi_high = 80;
   p->rsi_low = 20;
   p->min_volume_ratio = 0.5;
+  p->quiet = false;
 }
 
 lb_err strategy_redflag_params_check(const strategy_redflag_params *p, lb_errbuf *eb) {
@@ -38,12 +39,13 @@ lb_err strategy_redflag_params_check(const strategy_redflag_params *p, lb_errbuf
   return LB_OK;
 }
 
-static void raise_flag(strategy_redflags *out, strategy_redflag f, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void raise_flag(strategy_redflags *out, bool quiet, strategy_redflag f, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static void raise_flag(strategy_redflags *out, strategy_redflag f, const char *fmt, ...) {
+static void raise_flag(strategy_redflags *out, bool quiet, strategy_redflag f, const char *fmt, ...) {
   if (!out->mask) out->first = f;
   out->mask |= 1u << f;
+  if (quiet) return;
   size_t len = strlen(out->reason);
   if (len + 3 >= sizeof out->reason) return;
   if (len) {
@@ -58,33 +60,48 @@ static void raise_flag(strategy_redflags *out, strategy_redflag f, const char *f
 
 static const char *tf_name(lb_ms tf, char *buf, size_t n) { return lb_timeframe_name(tf, buf, n); }
 
+static void quick(double rsi, double volume, double volume_sma, const char *tf,
+                  const strategy_redflag_params *p, strategy_redflags *out) {
+  if (rsi > p->rsi_high)
+    raise_flag(out, p->quiet, STRATEGY_RF_RSI_HIGH, "RSI(14) %.1f > %.0f on %s", rsi, p->rsi_high, tf);
+  if (rsi < p->rsi_low)
+    raise_flag(out, p->quiet, STRATEGY_RF_RSI_LOW, "RSI(14) %.1f < %.0f on %s", rsi, p->rsi_low, tf);
+  if (isfinite(volume_sma) && volume < p->min_volume_ratio * volume_sma)
+    raise_flag(out, p->quiet, STRATEGY_RF_LOW_VOLUME, "volume %.4g < %.2f x 20-bar average %.4g on %s",
+               volume, p->min_volume_ratio, volume_sma, tf);
+}
+
+bool strategy_redflags_quick(double rsi, double volume, double volume_sma, lb_ms tf,
+                             const strategy_redflag_params *p, strategy_redflags *out) {
+  memset(out, 0, sizeof *out);
+  if (!p->enabled) return false;
+  char name[16] = "";
+  if (!p->quiet) tf_name(tf, name, sizeof name);
+  quick(rsi, volume, volume_sma, name, p, out);
+  return out->mask != 0;
+}
+
 bool strategy_redflags_view(const ta_view *v, const strategy_redflag_params *p,
                             strategy_redflags *out) {
   memset(out, 0, sizeof *out);
   if (!p->enabled) return false;
-  char tf[16];
-  tf_name(v->tf, tf, sizeof tf);
+  char tf[16] = "";
+  if (!p->quiet) tf_name(v->tf, tf, sizeof tf);
   if (!v->ready) {
-    raise_flag(out, STRATEGY_RF_WARMUP, "indicators warming up on %s (%lld bars)", tf,
+    raise_flag(out, p->quiet, STRATEGY_RF_WARMUP, "indicators warming up on %s (%lld bars)", tf,
                (long long)v->bars);
     return true;
   }
-  if (v->rsi14 > p->rsi_high)
-    raise_flag(out, STRATEGY_RF_RSI_HIGH, "RSI(14) %.1f > %.0f on %s", v->rsi14, p->rsi_high, tf);
-  if (v->rsi14 < p->rsi_low)
-    raise_flag(out, STRATEGY_RF_RSI_LOW, "RSI(14) %.1f < %.0f on %s", v->rsi14, p->rsi_low, tf);
-  if (isfinite(v->volume_sma20) && v->volume < p->min_volume_ratio * v->volume_sma20)
-    raise_flag(out, STRATEGY_RF_LOW_VOLUME, "volume %.4g < %.2f x 20-bar average %.4g on %s",
-               v->volume, p->min_volume_ratio, v->volume_sma20, tf);
+  quick(v->rsi14, v->volume, v->volume_sma20, tf, p, out);
   if (v->mid_range)
-    raise_flag(out, STRATEGY_RF_MID_RANGE,
+    raise_flag(out, p->quiet, STRATEGY_RF_MID_RANGE,
                "price %.6g in the middle of support %.6g / resistance %.6g on %s", v->close,
                v->support, v->resistance, tf);
   if ((v->trend > 0 && v->div_macd < 0) || (v->trend < 0 && v->div_macd > 0))
-    raise_flag(out, STRATEGY_RF_DIVERGENCE, "%s MACD divergence against the %s trend on %s",
+    raise_flag(out, p->quiet, STRATEGY_RF_DIVERGENCE, "%s MACD divergence against the %s trend on %s",
                v->div_macd > 0 ? "bullish" : "bearish", v->trend > 0 ? "up" : "down", tf);
   if (v->regime == LB_REGIME_VOLATILE)
-    raise_flag(out, STRATEGY_RF_VOLATILE, "volatile regime on %s (NATR %.2f%%)", tf, v->natr14);
+    raise_flag(out, p->quiet, STRATEGY_RF_VOLATILE, "volatile regime on %s (NATR %.2f%%)", tf, v->natr14);
   return out->mask != 0;
 }
 
@@ -93,7 +110,7 @@ bool strategy_redflags_check(const ta_snapshot *s, const strategy_redflag_params
   memset(out, 0, sizeof *out);
   if (!p->enabled) return false;
   if (s->n <= 0) {
-    raise_flag(out, STRATEGY_RF_WARMUP, "no timeframe in the snapshot");
+    raise_flag(out, p->quiet, STRATEGY_RF_WARMUP, "no timeframe in the snapshot");
     return true;
   }
   strategy_redflags_view(&s->tf[0], p, out);
@@ -101,21 +118,21 @@ bool strategy_redflags_check(const ta_snapshot *s, const strategy_redflag_params
   for (int i = 1; i < s->n; i++)
     if (!s->tf[i].ready) {
       char tf[16];
-      raise_flag(out, STRATEGY_RF_WARMUP, "indicators warming up on %s (%lld bars)",
+      raise_flag(out, p->quiet, STRATEGY_RF_WARMUP, "indicators warming up on %s (%lld bars)",
                  tf_name(s->tf[i].tf, tf, sizeof tf), (long long)s->tf[i].bars);
       return true;
     }
   if (s->confluence == 0) {
     char list[128] = "";
     size_t off = 0;
-    for (int i = 0; i < s->n && off < sizeof list; i++) {
+    for (int i = 0; i < s->n && off < sizeof list && !p->quiet; i++) {
       char tf[16];
       int t = s->tf[i].trend;
       off += (size_t)snprintf(list + off, sizeof list - off, "%s%s %s", i ? ", " : "",
                               tf_name(s->tf[i].tf, tf, sizeof tf),
                               t > 0 ? "up" : t < 0 ? "down" : "flat");
     }
-    raise_flag(out, STRATEGY_RF_TF_DISAGREE, "timeframes disagree (%s)", list);
+    raise_flag(out, p->quiet, STRATEGY_RF_TF_DISAGREE, "timeframes disagree (%s)", list);
   }
   return out->mask != 0;
 }

@@ -93,6 +93,7 @@ typedef struct {
   double rsi_high;         /* REDFLAG_RSI_HIGH, 80 */
   double rsi_low;          /* REDFLAG_RSI_LOW, 20 */
   double min_volume_ratio; /* REDFLAG_MIN_VOLUME_RATIO, 0.5 */
+  bool quiet;              /* set mask and first only, no reason text (backtest speed) */
 } strategy_redflag_params;
 
 typedef struct {
@@ -105,6 +106,12 @@ void strategy_redflag_params_default(strategy_redflag_params *p);
 /* eb names the field: rsi bounds in 50..100 / 0..50, ratio in 0..10. */
 lb_err strategy_redflag_params_check(const strategy_redflag_params *p, lb_errbuf *eb);
 
+/* The flags that need no market structure (RSI bounds, low volume), from
+ * plain numbers: the engine's cheap first test before it builds a view.
+ * NAN inputs raise nothing (warm-up is the view's to report).  The view and
+ * snapshot checks below run the same test. */
+bool strategy_redflags_quick(double rsi, double volume, double volume_sma, lb_ms tf,
+                             const strategy_redflag_params *p, strategy_redflags *out);
 /* Flags that need only the entry timeframe's view (all but
  * timeframes_disagree): the engine runs this first, before it copies the
  * other timeframes.  Returns true when any flag is raised. */

@@ -589,3 +589,74 @@ TEST(sim_ledger_reconciles_exactly_over_a_random_market) {
   CHECK(fundings > 10);
   xchg_free(x);
 }
+
+/* The quick test in doubles only skips candles: over a random market with
+ * stops and take-profits close to the price, the sim with it and the sim
+ * walking every candle exactly produce the same fills, byte for byte. */
+TEST(sim_quick_candle_test_never_changes_a_fill) {
+  xchg *x[2];
+  for (int k = 0; k < 2; k++) {
+    xchg_sim_params p;
+    xchg_sim_params_default(&p);
+    p.slippage = D("0.0001");
+    p.exact_walk = k == 1;
+    lb_errbuf eb;
+    REQUIRE_OK(xchg_sim_new(&p, &x[k], &eb));
+    xchg_sim_symbol sy = {.symbol = "BTCUSDT"};
+    REQUIRE_OK(xchg_sim_add_symbol(x[k], &sy, &eb));
+    xchg_error e;
+    REQUIRE_EQ(x[k]->ops->set_leverage(x[k], "BTCUSDT", 20, &e), XCHG_OK);
+  }
+  srand(7);
+  double px = 20000;
+  int fills = 0, id = 0;
+  for (int n = 0; n < 20000; n++) {
+    double o = px, c = o * (1 + ((rand() % 201) - 100) / 40000.0);
+    double h = (o > c ? o : c) * (1 + (rand() % 30) / 40000.0);
+    double l = (o < c ? o : c) * (1 - (rand() % 30) / 40000.0);
+    px = c;
+    data_candle k = {(lb_ms)n * M, o, h, l, c, 1};
+    bool flat = true;
+    for (int j = 0; j < 2; j++) {
+      REQUIRE_OK(xchg_sim_on_candle(x[j], "BTCUSDT", M, &k));
+      flat = position(x[j]).qty == 0;
+    }
+    if (flat && rand() % 3 == 0) { /* same orders on both: stops a few ticks away */
+      id++;
+      bool buy = rand() % 2;
+      double dist = 1 + rand() % 40; /* USDT: 10 .. 400 ticks */
+      char cid[32], trig[32];
+      for (int j = 0; j < 2; j++) {
+        xchg_error e;
+        xchg_order out;
+        snprintf(cid, sizeof cid, "e%d", id);
+        if (order(x[j], cid, buy ? XCHG_BUY : XCHG_SELL, XCHG_MARKET, "0.010", NULL, &out, &e) != XCHG_OK)
+          continue;
+        double a = lb_dec_to_double(out.avg_price);
+        snprintf(cid, sizeof cid, "s%d", id);
+        snprintf(trig, sizeof trig, "%.1f", buy ? a - dist : a + dist);
+        order(x[j], cid, buy ? XCHG_SELL : XCHG_BUY, XCHG_STOP_MARKET, NULL, trig, NULL, &e);
+        snprintf(cid, sizeof cid, "t%d", id);
+        snprintf(trig, sizeof trig, "%.1f", buy ? a + dist : a - dist);
+        order(x[j], cid, buy ? XCHG_SELL : XCHG_BUY, XCHG_TAKE_PROFIT_MARKET, NULL, trig, NULL, &e);
+      }
+    }
+    xchg_event a[32], b[32];
+    int na = xchg_poll_events(x[0], a, 32), nb = xchg_poll_events(x[1], b, 32);
+    REQUIRE_EQ(na, nb);
+    for (int i = 0; i < na; i++) {
+      CHECK_EQ(a[i].type, b[i].type);
+      if (a[i].type == XCHG_EV_FILL) {
+        fills++;
+        CHECK_STREQ(a[i].fill.client_id, b[i].fill.client_id);
+        CHECK_EQ(a[i].fill.price, b[i].fill.price);
+        CHECK_EQ(a[i].fill.realized_pnl, b[i].fill.realized_pnl);
+        CHECK_EQ(a[i].time, b[i].time);
+      }
+    }
+  }
+  CHECK(fills > 1000);
+  CHECK_EQ(wallet(x[0]), wallet(x[1]));
+  xchg_free(x[0]);
+  xchg_free(x[1]);
+}
