@@ -331,8 +331,12 @@ lb_ms ai_retry_after_parse(const char *value, lb_ms now) {
   }
   time_t t = curl_getdate(value, NULL);
   if (t == (time_t)-1) return -1;
-  lb_ms wait = (lb_ms)t * 1000 - now;
-  return wait < 0 ? 0 : wait;
+  /* In seconds, clamped like the numeric form: a date far in the future
+   * (the fuzzer found year 2015001001) must not overflow the ms count. */
+  double wait_s = (double)t - (double)now / 1000.0;
+  if (!(wait_s > 0)) return 0;
+  if (wait_s > 1e7) wait_s = 1e7;
+  return (lb_ms)(wait_s * 1000.0 + 0.5);
 }
 
 lb_ms ai_backoff_ms(int attempt, double jitter, double rand01, lb_ms retry_after_ms) {

@@ -310,6 +310,8 @@ TEST(wire_retry_after_is_read_as_seconds_or_http_date) {
   REQUIRE_OK(lb_time_parse_iso("2015-10-21T07:28:00Z", &at));
   CHECK_EQ(ai_retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", at - 5000), 5000);
   CHECK_EQ(ai_retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", at + 5000), 0);
+  /* A date centuries away is a very long wait, not an overflow (found by the fuzzer). */
+  CHECK_EQ(ai_retry_after_parse(",1 Oct 2015001001", at), 10000000000);
 }
 
 TEST(wire_backoff_doubles_per_attempt_and_honours_the_server) {

@@ -4,7 +4,7 @@
 # repository).  Exits non-zero when the fuzzer finds a crash, a leak or an
 # invariant violation (the target abort()s).
 set -eu
-fuzzer=$1 corpus=$2 secs=$3
+fuzzer=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") corpus=$2 secs=$3
 work=$(mktemp -d "${TMPDIR:-/tmp}/levbot-fuzz-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cp "$corpus"/* "$work"/
