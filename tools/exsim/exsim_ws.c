@@ -423,7 +423,8 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
       unsigned char buf[LWS_PRE + 4];
       s->ping_due = false;
       s->ping_sent = lb_time_mono_ms();
-      if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+      memcpy(buf + LWS_PRE, "ping", 4); /* lws sends no empty PING */
+      if (lws_write(wsi, buf + LWS_PRE, 4, LWS_WRITE_PING) < 0) return -1;
     } else if (s->qlen > 0) {
       char *t = s->q[s->qhead];
       s->qhead = (s->qhead + 1) % s->qcap;
