@@ -47,6 +47,44 @@ static void check_risk(const lb_config *c, lb_cfg_report *rep) {
                 lb_dec_to_double(c->min_profit_usd), best);
 }
 
+/* ENTRY_TIMEFRAME and the TIMEFRAMES above it: the engine analyses at most
+ * four timeframes (TA_MAX_TF), each higher one a multiple of the entry one
+ * so their bars close together. */
+static void check_engine_timeframes(const lb_config *c, lb_cfg_report *rep) {
+  lb_ms entry;
+  if (lb_timeframe_parse(c->entry_timeframe, &entry) != LB_OK) {
+    lb_cfg_error(rep, "ENTRY_TIMEFRAME=%s is not a timeframe (allowed: 1m 3m 5m 15m 30m 1h 2h 4h 6h "
+                      "8h 12h 1d 3d 1w)", c->entry_timeframe);
+    return;
+  }
+  char items[16][64];
+  int n = lb_cfg_split_list(c->timeframes, items, 16);
+  if (n < 0) {
+    lb_cfg_error(rep, "TIMEFRAMES=%s lists more than 16 items", c->timeframes);
+    return;
+  }
+  int above = 0;
+  for (int i = 0; i < n; i++) {
+    lb_ms tf;
+    if (lb_timeframe_parse(items[i], &tf) != LB_OK) {
+      lb_cfg_error(rep, "TIMEFRAMES=%s: \"%s\" is not a timeframe (allowed: 1m 3m 5m 15m 30m 1h 2h "
+                        "4h 6h 8h 12h 1d 3d 1w)", c->timeframes, items[i]);
+      continue;
+    }
+    if (tf <= entry) continue;
+    above++;
+    if (tf % entry != 0)
+      lb_cfg_error(rep, "TIMEFRAMES=%s: %s is not a multiple of ENTRY_TIMEFRAME=%s", c->timeframes,
+                   items[i], c->entry_timeframe);
+  }
+  if (above > 3)
+    lb_cfg_error(rep, "TIMEFRAMES=%s has %d timeframes above ENTRY_TIMEFRAME=%s (allowed: at most 3)",
+                 c->timeframes, above, c->entry_timeframe);
+  else if (above == 0)
+    lb_cfg_warn(rep, "TIMEFRAMES=%s has no timeframe above ENTRY_TIMEFRAME=%s: no multi-timeframe "
+                     "confluence", c->timeframes, c->entry_timeframe);
+}
+
 static void check_engine(const lb_config *c, lb_cfg_report *rep) {
   char items[64][64];
   int n = lb_cfg_split_list(c->symbols, items, 64);
@@ -62,6 +100,12 @@ static void check_engine(const lb_config *c, lb_cfg_report *rep) {
                      c->symbols, items[i]);
         break;
       }
+  if (n > 16) /* ENGINE_MAX_SYMBOLS */
+    lb_cfg_error(rep, "SYMBOLS=%s lists %d symbols (allowed: at most 16)", c->symbols, n);
+  check_engine_timeframes(c, rep);
+  if (c->redflag_rsi_low >= c->redflag_rsi_high)
+    lb_cfg_error(rep, "REDFLAG_RSI_LOW=%g is not below REDFLAG_RSI_HIGH=%g", c->redflag_rsi_low,
+                 c->redflag_rsi_high);
 }
 
 /* Notification channels (src/notify): a channel is on when its key
