@@ -675,9 +675,14 @@ static lb_err exec_item(store *s, store_witem *w, store_fail *f) {
     if (e != LB_OK) break;
     long changes = r.changes;
     store_rows_free(&r);
-    if (st->expect == STORE_EXPECT_ROW && changes == 0)
-      e = store_failf(f, LB_ENOTFOUND, STORE_FK_REJECTED, STORE_DIAG_OTHER, "no such %s: %s",
-                      w->what ? w->what : "row", st->param[0] ? st->param[0] : "?");
+    if (st->expect == STORE_EXPECT_ROW && changes == 0) {
+      if (st->stmt == STORE_Q_capital_update) /* the only keyless update */
+        e = store_failf(f, LB_ENOTFOUND, STORE_FK_REJECTED, STORE_DIAG_OTHER,
+                        "trading_config has no row: run levbot setup-db");
+      else
+        e = store_failf(f, LB_ENOTFOUND, STORE_FK_REJECTED, STORE_DIAG_OTHER, "no such %s: %s",
+                        w->what ? w->what : "row", st->param[0] ? st->param[0] : "?");
+    }
   }
   if (tx) {
     if (e == LB_OK) e = s->drv->commit(c, f);
@@ -1170,15 +1175,13 @@ lb_err store_open_ex(const char *url, const store_options *opt, unsigned flags, 
     e = s->drv->lock_take(&s->cfg, s->opt.lock_name ? s->opt.lock_name : "levbot", &s->lock, f);
     if (e != LB_OK) goto fail;
   }
-  if (!(flags & STORE_OPEN_NO_WRITER)) {
-    journal_paths(s);
-    journal_recover(s);
-    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
-      e = store_failf(f, LB_ENOMEM, STORE_FK_FATAL, STORE_DIAG_OTHER, "cannot start the writer thread");
-      goto fail;
-    }
-    s->writer_started = true;
+  journal_paths(s);
+  journal_recover(s);
+  if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+    e = store_failf(f, LB_ENOMEM, STORE_FK_FATAL, STORE_DIAG_OTHER, "cannot start the writer thread");
+    goto fail;
   }
+  s->writer_started = true;
   *out = s;
   return LB_OK;
 fail:

@@ -17,8 +17,10 @@
  *   STORE_SYNC   returns when the row is committed (durable: SQLite
  *                synchronous=FULL, PostgreSQL commit), or with an error;
  *   STORE_ASYNC  returns at once (it never waits for the database: the
- *                engine's stop-loss path uses this); LB_OK means "accepted,
- *                will be written in order".
+ *                engine's stop-loss path uses this; at worst, while the
+ *                database is down and the queue full, for a local fsync of
+ *                the journal); LB_OK means "accepted, will be written in
+ *                order".
  * Both kinds go through one ordered queue served by one writer thread, so a
  * fill never overtakes its order and a sync write sees every earlier async
  * write committed first.  Invariants:

@@ -228,8 +228,7 @@ lb_err store_run_f(store *s, store_stmt_id id, const char *sql, const char *cons
 /* Internal open used by store_open and store_setup. */
 enum {
   STORE_OPEN_NO_SCHEMA_CHECK = 1 << 0, /* setup-db inspects the schema itself */
-  STORE_OPEN_CREATE = 1 << 1,          /* SQLite: create a missing file */
-  STORE_OPEN_NO_WRITER = 1 << 2        /* no writer thread, no journal */
+  STORE_OPEN_CREATE = 1 << 1          /* SQLite: create a missing file */
 };
 lb_err store_open_ex(const char *url, const store_options *opt, unsigned flags, store **out,
                      store_fail *f);

@@ -18,9 +18,11 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/store_int.h"
 
@@ -150,7 +152,12 @@ lb_err store_pg_parse_url(const char *url, store_url *out, char *password, size_
       snprintf(password, pwn, "%s", o->val);
   }
   PQconninfoFree(opts);
-  /* For messages, libpq's defaults spelled out. */
+  /* For messages, libpq's defaults spelled out: PGUSER, else the login. */
+  if (!out->user[0]) {
+    const char *u = getenv("PGUSER");
+    struct passwd *pw = u && *u ? NULL : getpwuid(geteuid());
+    snprintf(out->user, sizeof out->user, "%s", u && *u ? u : pw ? pw->pw_name : "");
+  }
   if (!out->dbname[0]) snprintf(out->dbname, sizeof out->dbname, "%s", out->user);
   return LB_OK;
 }

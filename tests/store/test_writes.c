@@ -78,7 +78,8 @@ STORE_TEST(store_sync_write_sees_earlier_async_writes_committed) {
 }
 
 STORE_TEST(store_refused_async_write_is_kept_and_reported_not_retried) {
-  events ev = {0};
+  static events ev; /* static: outlives a handle the harness closes late */
+  memset(&ev, 0, sizeof ev);
   pthread_mutex_init(&ev.mu, NULL);
   store_options o = tb_options(t);
   o.on_event = on_event;
@@ -121,7 +122,8 @@ static store_options outage_options(tb *t, events *ev) {
 }
 
 STORE_TEST(store_full_queue_spills_to_the_journal_and_replays_in_order) {
-  events ev = {0};
+  static events ev; /* static: outlives a handle the harness closes late */
+  memset(&ev, 0, sizeof ev);
   pthread_mutex_init(&ev.mu, NULL);
   store_options o = outage_options(t, &ev);
   o.queue_max = 8;
@@ -163,7 +165,8 @@ STORE_TEST(store_full_queue_spills_to_the_journal_and_replays_in_order) {
 }
 
 STORE_TEST(store_queued_writes_survive_close_and_replay_at_next_open) {
-  events ev = {0};
+  static events ev; /* static: outlives a handle the harness closes late */
+  memset(&ev, 0, sizeof ev);
   pthread_mutex_init(&ev.mu, NULL);
   store_options o = outage_options(t, &ev);
   o.close_timeout_ms = 300;
@@ -190,11 +193,14 @@ STORE_TEST(store_queued_writes_survive_close_and_replay_at_next_open) {
   check_orders(s, 10);
   REQUIRE(stat(t->journal, &st) == 0);
   CHECK_EQ(st.st_size, 0);
+  tb_close(s); /* before ev goes out of scope */
+  CHECK(atomic_load(&ev.n[STORE_EV_REPLAYED]) >= 1);
   pthread_mutex_destroy(&ev.mu);
 }
 
 STORE_TEST(store_sync_write_fails_loudly_while_blocked_and_is_written_later) {
-  events ev = {0};
+  static events ev; /* static: outlives a handle the harness closes late */
+  memset(&ev, 0, sizeof ev);
   pthread_mutex_init(&ev.mu, NULL);
   store_options o = outage_options(t, &ev);
   o.sync_timeout_ms = 700;
