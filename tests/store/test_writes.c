@@ -346,4 +346,27 @@ STORE_TEST(store_health_check_reports_the_database_and_the_queue) {
   CHECK_EQ(h.schema_version, STORE_SCHEMA_VERSION);
   CHECK(h.latency_ms >= 0 && h.latency_ms < 2000);
   CHECK_STREQ(h.error, "");
+  /* The session settings the durability story relies on. */
+  if (t->backend == STORE_BACKEND_SQLITE) {
+    CHECK_STREQ(tb_q(t->s, "PRAGMA journal_mode"), "wal");
+    CHECK_STREQ(tb_q(t->s, "PRAGMA synchronous"), "2"); /* FULL */
+    CHECK_STREQ(tb_q(t->s, "PRAGMA foreign_keys"), "1");
+    CHECK_STREQ(tb_q(t->s, "PRAGMA busy_timeout"), "500");
+  } else {
+    CHECK_STREQ(tb_q(t->s, "SHOW statement_timeout"), "5s"); /* tb_options; default 60s */
+    CHECK_STREQ(tb_q(t->s, "SHOW TimeZone"), "UTC");
+    /* The pool's minimum is opened at start (the query's own connection is one). */
+    CHECK(tb_count(t->s, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = "
+                         "current_database() AND application_name = 'levbot'") >= 2);
+  }
+}
+
+STORE_TEST(store_default_timeouts_are_the_documented_ones) {
+  store_options o = {.migrate = true, .journal_path = t->journal};
+  store *s = tb_open(t, &o);
+  if (t->backend == STORE_BACKEND_SQLITE) {
+    CHECK_STREQ(tb_q(s, "PRAGMA busy_timeout"), "5000");
+  } else {
+    CHECK_STREQ(tb_q(s, "SHOW statement_timeout"), "1min");
+  }
 }
