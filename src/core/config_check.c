@@ -303,9 +303,11 @@ static void check_exchange(const lb_config *c, lb_cfg_report *rep) {
   if (c->binance_ws_reconnect_max_ms < c->binance_ws_reconnect_min_ms)
     lb_cfg_error(rep, "BINANCE_WS_RECONNECT_MAX_MS=%ld is below BINANCE_WS_RECONNECT_MIN_MS=%ld",
                  c->binance_ws_reconnect_max_ms, c->binance_ws_reconnect_min_ms);
+  /* A warning, not an error: paper trading never uses the keys, and live
+   * mode refuses to start without both. */
   if ((c->binance_api_key[0] != '\0') != (c->binance_api_secret[0] != '\0'))
-    lb_cfg_error(rep, "BINANCE_API_KEY and BINANCE_API_SECRET must both be set or both be empty "
-                      "(values not shown: they are secrets)");
+    lb_cfg_warn(rep, "only one of BINANCE_API_KEY and BINANCE_API_SECRET is set: signed Binance "
+                     "requests will fail (values not shown: they are secrets)");
 }
 
 /* DATABASE_URL: a scheme the store knows and a non-empty SQLite path, so a

@@ -335,6 +335,10 @@ int main(int argc, char **argv) {
     nanosleep(&ts, NULL);
   }
   exit_code = 0;
+  if (atomic_load(&e->stop)) { /* POST /_exsim/shutdown: let its answer leave */
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
 stop:
   ex_rest_stop(e);
   ex_replay_stop(e);
