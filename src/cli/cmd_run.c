@@ -190,9 +190,11 @@ static int run_run(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   char tfb[16];
-  printf("levbot paper trading on a replay: %zu symbol%s, %s candles, market time x%g%s; Ctrl-C stops\n",
-         rs->n, rs->n == 1 ? "" : "s", lb_timeframe_name(rs->data_tf, tfb, sizeof tfb),
-         o.speed, o.speed == 0 ? " (no waiting)" : "");
+  char pace[64];
+  if (o.speed > 0) snprintf(pace, sizeof pace, "market time runs x%g", o.speed);
+  else snprintf(pace, sizeof pace, "as fast as possible");
+  printf("levbot paper trading on a replay: %zu symbol%s, %s candles, %s; Ctrl-C stops\n", rs->n,
+         rs->n == 1 ? "" : "s", lb_timeframe_name(rs->data_tf, tfb, sizeof tfb), pace);
   fflush(stdout);
   engine_replay_result res;
   err = engine_replay_run(&rs->params, &res, &eb);

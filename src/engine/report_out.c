@@ -592,7 +592,7 @@ static void html_text(FILE *f, const char *s) {
 }
 
 #define SVG_W 960.0
-#define SVG_PAD 48.0
+#define SVG_PAD 64.0
 
 /* A line chart of y over the curve's times; area = fill below the line. */
 static void svg_chart(FILE *f, const engine_report *r, const double *y, size_t n, double h,
@@ -630,13 +630,16 @@ static void svg_chart(FILE *f, const engine_report *r, const double *y, size_t n
           SVG_PAD + w, h - 4, when(r->curve[n - 1].t, b, sizeof b));
   fprintf(f, "<%s fill=\"%s\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", area ? "polygon" : "polyline",
           area ? color : "none", color);
-  if (area) fprintf(f, "%.1f,%.1f ", SVG_PAD, 20 + ph);
+  /* an area is filled between the line and zero (the top, for drawdowns) */
+  double zero = 0 < lo ? lo : 0 > hi ? hi : 0;
+  double y0 = 20 + ph - ph * (zero - lo) / (hi - lo);
+  if (area) fprintf(f, "%.1f,%.1f ", SVG_PAD, y0);
   for (size_t i = 0; i < n; i++) {
     double x = SVG_PAD + w * ((double)r->curve[i].t - t0) / (t1 - t0);
     double yy = 20 + ph - ph * (y[i] - lo) / (hi - lo);
     fprintf(f, "%.1f,%.1f ", x, yy);
   }
-  if (area) fprintf(f, "%.1f,%.1f", SVG_PAD + w, 20 + ph);
+  if (area) fprintf(f, "%.1f,%.1f", SVG_PAD + w, y0);
   fprintf(f, "\"/>\n</svg>\n");
 }
 
