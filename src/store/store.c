@@ -563,30 +563,40 @@ static lb_err journal_spill_locked(store *s, lb_errbuf *eb) {
   return LB_OK;
 }
 
-/* The line at rpos.  NULL with *next == rpos: nothing readable (a torn last
- * line from a crash is cut off).  NULL with *next > rpos: a bad line to skip
- * (f says why; *bad gets its text). */
-static store_witem *journal_read_locked(store *s, off_t *next, lb_buf *bad, store_fail *f) {
+/* The line at rpos.  NULL with *next == rpos: nothing to read now: either a
+ * torn last line from a crash (cut off: it was never acknowledged, no fsync
+ * returned) or, with *ioerr, a read error to retry later.  NULL with
+ * *next > rpos: a bad line to skip (f says why; *bad gets its text). */
+static store_witem *journal_read_locked(store *s, off_t *next, bool *ioerr, lb_buf *bad,
+                                        store_fail *f) {
   journal *j = &s->j;
   lb_buf line;
   lb_buf_init(&line);
   off_t at = j->rpos;
   char chunk[4096];
   bool nl = false;
+  *ioerr = false;
   while (!nl && at < j->size) {
     size_t want = (size_t)(j->size - at) < sizeof chunk ? (size_t)(j->size - at) : sizeof chunk;
     ssize_t r = pread(j->fd, chunk, want, at);
-    if (r <= 0) break;
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) { /* the file is shorter than we wrote, or unreadable: never cut it */
+      *ioerr = true;
+      break;
+    }
     char *e = memchr(chunk, '\n', (size_t)r);
     size_t take = e ? (size_t)(e - chunk) : (size_t)r;
-    if (lb_buf_append(&line, chunk, take) != LB_OK) break;
+    if (lb_buf_append(&line, chunk, take) != LB_OK) {
+      *ioerr = true;
+      break;
+    }
     at += (off_t)take + (e ? 1 : 0);
     nl = e != NULL;
   }
   *next = j->rpos;
   store_witem *w = NULL;
-  if (!nl) { /* torn tail: it was never acknowledged (no fsync returned) */
-    if (ftruncate(j->fd, j->rpos) == 0) j->size = j->rpos;
+  if (!nl) {
+    if (!*ioerr && ftruncate(j->fd, j->rpos) == 0) j->size = j->rpos;
     lb_buf_free(&line);
     return NULL;
   }
@@ -625,7 +635,8 @@ static void journal_recover(store *s) {
       lb_buf bad;
       lb_buf_init(&bad);
       store_fail f;
-      store_witem *w = journal_read_locked(s, &next, &bad, &f);
+      bool ioerr;
+      store_witem *w = journal_read_locked(s, &next, &ioerr, &bad, &f);
       lb_buf_free(&bad);
       if (next == j->rpos) break;
       if (w && w->seq > max_seq) max_seq = w->seq;
@@ -689,7 +700,9 @@ static lb_err exec_item(store *s, store_witem *w, store_fail *f) {
     else s->drv->rollback(c);
   }
   if (ser) pthread_mutex_unlock(&s->write_mu);
+  bool dead = !s->drv->alive(c);
   pool_release(s, c);
+  if (dead) pool_drop_idle(s); /* a restart killed them all: reconnect fresh */
   return e;
 }
 
@@ -739,7 +752,17 @@ static void *writer_main(void *arg) {
       store_fail f;
       lb_buf bad;
       lb_buf_init(&bad);
-      w = journal_read_locked(s, &next, &bad, &f);
+      bool ioerr;
+      w = journal_read_locked(s, &next, &ioerr, &bad, &f);
+      if (!w && ioerr) { /* the disk, not the line: try again later */
+        lb_buf_free(&bad);
+        if (!s->stalled) ev_push_locked(s, STORE_EV_DB_DOWN, s->j.pending, "cannot read the journal");
+        s->stalled = true;
+        snprintf(s->stall_msg, sizeof s->stall_msg, "cannot read the journal %.200s: %s",
+                 s->j.path, strerror(errno));
+        retry_at = mono_now() + s->opt.retry_max_ms;
+        continue;
+      }
       if (!w) {
         if (next > s->j.rpos) { /* unreadable line: keep it in .rejected, go on */
           reject_record(s, bad.data, f.msg);
@@ -842,6 +865,7 @@ static lb_err push_locked(store *s, store_witem *w, uint64_t *seq, lb_errbuf *eb
   }
   s->q_len--;
   s->q_bytes -= w->bytes;
+  s->next_seq--; /* it was the last number given out: Q1 stays gap-free */
   return lb_fail(eb, LB_EBUSY,
                  "write queue full (%ld writes waiting: %s) and %s: %s write refused",
                  s->q_len, s->stalled ? s->stall_msg : "database slow", jeb.msg, w->what);
