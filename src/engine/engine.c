@@ -529,8 +529,16 @@ static bool is_final(xchg_status s) {
  * machine react (the transitions of the table). */
 static void apply_order(engine *e, const xchg_order *o, lb_ms t) {
   engine_pos *p = &e->pos;
-  if (p->state == ENGINE_FLAT || p->sym < 0 || strcmp(o->symbol, e->sym[p->sym].symbol) != 0)
-    return; /* an order of a trade already closed (a late cancel or expiry) */
+  if (p->state == ENGINE_FLAT || p->sym < 0 || strcmp(o->symbol, e->sym[p->sym].symbol) != 0) {
+    /* an order of a trade already closed (a late cancel or expiry) is
+     * expected; an execution nobody here asked for is not */
+    bool ours = strncmp(o->client_id, e->p.cid_prefix, strlen(e->p.cid_prefix)) == 0;
+    if (!ours && o->filled_qty > 0)
+      alert(e, ENGINE_ALERT_EXTERNAL_CHANGE, o->symbol,
+            "an order levbot did not place (%s) filled while levbot holds nothing on %s: not booked",
+            o->client_id, o->symbol);
+    return;
+  }
   tracked *tr = find_order(p, o->client_id);
   if (!tr) {
     if (o->filled_qty == 0) return;
@@ -829,19 +837,21 @@ bool engine_scan_prepare(engine *e, int sym, lb_ms now, engine_scan *s) {
   e->cnt.scans++;
   /* Breakers first: equity (with the open position's unrealized PnL) may
    * trip max_drawdown while a position is open; that blocks entries only. */
+  /* breakers take time from e->now, which only moves forward (B3): an
+   * exchange event stamped after the scan's time must not make them refuse */
   if (e->brk_ready) {
     risk_breaker_events ev;
     lb_errbuf eb;
-    if (risk_breakers_on_equity(&e->brk, &e->p.risk, now, equity_now(e), &ev, &eb) == LB_OK)
+    if (risk_breakers_on_equity(&e->brk, &e->p.risk, e->now, equity_now(e), &ev, &eb) == LB_OK)
       breaker_events(e, &ev);
   }
   if (e->pos.state != ENGINE_FLAT) {
     if (e->explain) set_detail(s, "trade %ld is %s", e->pos.t.id, engine_pos_state_name(e->pos.state));
     return scan_end(e, s, ENGINE_SCAN_BUSY);
   }
-  if (e->brk_ready && risk_breakers_blocking(&e->brk, now)) {
+  if (e->brk_ready && risk_breakers_blocking(&e->brk, e->now)) {
     e->cnt.breaker_blocked++;
-    if (e->explain) risk_breakers_describe(&e->brk, now, s->detail, sizeof s->detail);
+    if (e->explain) risk_breakers_describe(&e->brk, e->now, s->detail, sizeof s->detail);
     return scan_end(e, s, ENGINE_SCAN_BREAKER);
   }
   /* Cheapest first: RSI and volume need no market structure; then the
@@ -946,7 +956,7 @@ lb_err engine_scan_apply(engine *e, engine_scan *s, lb_ms now) {
   m->swing_high = v->swing_high;
   m->regime = v->regime;
   m->open_positions = 0;
-  m->breaker_active = e->brk_ready && risk_breakers_blocking(&e->brk, now);
+  m->breaker_active = e->brk_ready && risk_breakers_blocking(&e->brk, e->now);
   risk_refusal rf = risk_plan_entry(e->led.capital, d, m, &y->rules, &y->br, &e->p.risk, &s->plan);
   lb_errbuf eb = {{0}};
   if (rf == RISK_OK)
@@ -985,10 +995,11 @@ lb_err engine_close_position(engine *e, lb_ms now) {
 }
 
 lb_err engine_reset_breakers(engine *e, risk_breaker_kind kind, lb_ms now) {
+  if (now > e->now) e->now = now;
   if (!e->brk_ready) return LB_OK;
   risk_breaker_events ev;
   lb_errbuf eb;
-  lb_err rc = risk_breakers_reset(&e->brk, kind, now, &ev, &eb);
+  lb_err rc = risk_breakers_reset(&e->brk, kind, e->now, &ev, &eb);
   if (rc == LB_OK) breaker_events(e, &ev);
   return rc;
 }

@@ -424,3 +424,71 @@ TEST(backtest_shared_four_years_of_hourly_spot_bars) {
   backtest(files, n, NULL, set, &res, NULL);
   CHECK(res.candles > 39000);
 }
+
+/* ==== The engine's snapshots are the ones ta_snapshot_build makes ==== */
+
+/* The engine builds snapshots from views it caches per frame (faster than
+ * ta_snapshot_build, which rebuilds every view).  Here independent frames,
+ * fed by batch resampling of the same file, give the snapshot at every scan
+ * that built one: the JSON (every number the analysts see) must be the
+ * same bytes. */
+typedef struct {
+  data_series tf[3];
+  size_t pos[3];
+  ta_frame *fr[3];
+  int compared, differ;
+} snap_check;
+
+static void compare_snapshot(void *ctx, const engine_scan *s) {
+  snap_check *c = ctx;
+  if (s->snap.n != 3 || s->snap.ts + 15 * LB_MS_MINUTE != s->time) return; /* not built this scan */
+  if (s->outcome == ENGINE_SCAN_BUSY || s->outcome == ENGINE_SCAN_BREAKER) return;
+  if (s->outcome == ENGINE_SCAN_RED_FLAG && s->flags.first != STRATEGY_RF_TF_DISAGREE &&
+      !(s->flags.first == STRATEGY_RF_WARMUP && s->snap.tf[0].ready))
+    return; /* stopped before the snapshot */
+  for (int i = 0; i < 3; i++)
+    while (c->pos[i] < c->tf[i].n && c->tf[i].c[c->pos[i]].ts + c->tf[i].timeframe <= s->time)
+      ta_frame_update(c->fr[i], &c->tf[i].c[c->pos[i]++]);
+  ta_snapshot want;
+  if (ta_snapshot_build((const ta_frame *const *)c->fr, 3, s->symbol, &want) != LB_OK) {
+    c->differ++;
+    return;
+  }
+  char *a = ta_snapshot_to_json(&want), *b = ta_snapshot_to_json(&s->snap);
+  c->compared++;
+  if (!a || !b || strcmp(a, b) != 0) c->differ++;
+  free(a);
+  free(b);
+}
+
+TEST(engine_snapshots_equal_ta_snapshot_build_of_independent_frames) {
+  lb_config cfg;
+  lb_config_defaults(&cfg);
+  engine_replay_setup *s = calloc(1, sizeof *s);
+  snap_check *c = calloc(1, sizeof *c);
+  REQUIRE(s && c);
+  engine_replay_files f;
+  memset(&f, 0, sizeof f);
+  f.data[f.n_data++] = bundled("data/binance-um/BTCUSDT-5m-2022-04.csv");
+  lb_errbuf eb;
+  REQUIRE_OK(engine_replay_setup_load(s, &f, &cfg, &eb));
+  const lb_ms tfs[3] = {15 * LB_MS_MINUTE, LB_MS_HOUR, 4 * LB_MS_HOUR};
+  for (int i = 0; i < 3; i++) {
+    REQUIRE_OK(data_resample(&s->series[0], tfs[i], &c->tf[i], &eb));
+    c->fr[i] = ta_frame_new(tfs[i], &s->params.engine.ta);
+    REQUIRE(c->fr[i]);
+  }
+  engine_observer obs = {.ctx = c, .on_scan = compare_snapshot};
+  s->params.obs = &obs;
+  engine_replay_result res;
+  REQUIRE_OK(engine_replay_run(&s->params, &res, &eb));
+  CHECK(c->compared > 100);
+  CHECK_EQ(c->differ, 0);
+  for (int i = 0; i < 3; i++) {
+    data_series_close(&c->tf[i]);
+    ta_frame_free(c->fr[i]);
+  }
+  free(c);
+  engine_replay_setup_close(s);
+  free(s);
+}
