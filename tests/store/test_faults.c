@@ -55,7 +55,8 @@ TEST(store_postgres_restart_during_writes_loses_nothing_and_duplicates_nothing) 
   char journal[600];
   snprintf(journal, sizeof journal, "%s/restart.jsonl", lbt_tmpdir());
   store_options o = {.migrate = true, .journal_path = journal, .retry_max_ms = 300,
-                     .connect_timeout_s = 2, .sync_timeout_ms = 30000};
+                     .connect_timeout_s = 2, .sync_timeout_ms = 30000,
+                     .instance_lock = true, .lock_name = "restart-test"};
   store *s = NULL;
   REQUIRE_OK(store_open(url, &o, &s, &eb));
   stream st = {.s = s, .n = 400};
@@ -81,6 +82,13 @@ TEST(store_postgres_restart_during_writes_loses_nothing_and_duplicates_nothing) 
   CHECK(h.ok);
   CHECK(!h.writer_stalled);
   CHECK_EQ(h.rejected, 0);
+  /* The advisory lock died with its session and was taken again. */
+  CHECK(h.lock_held);
+  store *second = NULL;
+  store_options o2 = o;
+  o2.journal_path = NULL;
+  CHECK_EQ(store_open(url, &o2, &second, &eb), LB_EBUSY);
+  CHECK_CONTAINS(eb.msg, "another levbot holds the instance lock \"restart-test\"");
   store_close(s);
   snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
   tb_pg_admin(sql);

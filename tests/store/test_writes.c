@@ -164,6 +164,38 @@ STORE_TEST(store_full_queue_spills_to_the_journal_and_replays_in_order) {
   pthread_mutex_destroy(&ev.mu);
 }
 
+STORE_TEST(store_full_queue_without_a_journal_fails_the_write_loudly) {
+  static events ev;
+  memset(&ev, 0, sizeof ev);
+  pthread_mutex_init(&ev.mu, NULL);
+  store_options o = outage_options(t, &ev);
+  o.journal_path = NULL; /* no instance lock either: this handle has no journal */
+  o.queue_max = 4;
+  o.close_timeout_ms = 10000;
+  store *s = tb_open(t, &o);
+  lb_errbuf eb = {{0}};
+  tb_block(t);
+  int accepted = 0;
+  lb_err last = LB_OK;
+  for (int i = 0; i < 6; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "q-%d", i);
+    store_order ord = tb_order(id, NULL, tb_t(i));
+    last = store_order_record(s, &ord, STORE_ASYNC, &eb);
+    if (last == LB_OK) accepted++;
+    else break;
+  }
+  CHECK_EQ(accepted, 4);
+  CHECK_EQ(last, LB_EBUSY);
+  CHECK_CONTAINS(eb.msg, "write queue full");
+  CHECK_CONTAINS(eb.msg, "order write refused");
+  tb_unblock(t);
+  REQUIRE_OK(store_flush(s, 30000, &eb));
+  CHECK_EQ(tb_count(s, "SELECT COUNT(*) FROM orders"), 4);
+  tb_close(s);
+  pthread_mutex_destroy(&ev.mu);
+}
+
 STORE_TEST(store_queued_writes_survive_close_and_replay_at_next_open) {
   static events ev; /* static: outlives a handle the harness closes late */
   memset(&ev, 0, sizeof ev);
