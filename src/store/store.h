@@ -35,11 +35,16 @@
  *       (STORE_QUEUE_MAX); when that is full, or when the database fails,
  *       they are appended (fsync) to an append-only journal file, replayed
  *       in order when it returns, also at the next store_open() after a
- *       crash.  A write the database refuses (a constraint: a bug, not an
+ *       crash.  (What a kill -9 can still take: async writes accepted in
+ *       the last moments while the database is healthy and not yet
+ *       committed; restart recovery reconciles those with the exchange.)
+ *       A write the database refuses (a constraint: a bug, not an
  *       outage) is never retried: a sync caller gets the error, an async
  *       one is appended to the "<journal>.rejected" file and reported
- *       through store_options.on_event.  If no journal can be used (another
- *       process owns it) a full queue fails the write loudly (LB_EBUSY).
+ *       through store_options.on_event.  The journal belongs to the handle
+ *       that takes the instance lock (or names journal_path); a handle
+ *       without one (levbot status beside the bot) fails a write loudly
+ *       (LB_EBUSY) when its memory queue is full.
  *   W4. A STORE_SYNC write that cannot be committed within
  *       store_options.sync_timeout_ms returns LB_EDB saying so; the write
  *       stays queued (memory or journal) and is still written later.
@@ -392,8 +397,8 @@ typedef struct {
  * tripped_at) again is a no-op. */
 lb_err store_breaker_trip(store *s, const store_breaker_event *e, store_wmode mode,
                           lb_errbuf *eb);
-/* Marks the active trips of `kind` (NULL: of every kind) resumed.  No
- * active trip is not an error. */
+/* Marks the active trips of `kind` (NULL: of every kind) that tripped at or
+ * before resumed_at as resumed.  No active trip is not an error. */
 lb_err store_breaker_resume(store *s, const char *kind, lb_ms resumed_at, const char *how,
                             store_wmode mode, lb_errbuf *eb);
 /* Trips not yet resumed, oldest first (risk_breakers_restore after a restart). */
@@ -443,7 +448,8 @@ typedef struct {
 } store_ai_consensus;
 
 /* One round, in one transaction: the consensus row (c may be NULL) and
- * its n decisions, each linked to c->id. */
+ * its n (<= 32) decisions, each linked to c->id (without c, to their own
+ * consensus_id, which must exist, or to none). */
 lb_err store_ai_round_record(store *s, const store_ai_consensus *c, const store_ai_decision *d,
                              int n, store_wmode mode, lb_errbuf *eb);
 
