@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "core/buf.h"
@@ -63,6 +64,7 @@ typedef struct {
   long used_weight; /* -1 = header absent */
   long retry_after_s; /* -1 = header absent */
   char curl_err[CURL_ERROR_SIZE];
+  const atomic_bool *abort; /* set: a transfer in progress gives up (shutdown) */
 } bn_http;
 
 typedef enum { BN_GET = 0, BN_POST, BN_PUT, BN_DELETE } bn_method;

@@ -153,6 +153,12 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
+  (void)dt, (void)dn, (void)ut, (void)un;
+  const bn_http *h = ud;
+  return h->abort && atomic_load(h->abort) ? 1 : 0;
+}
+
 lb_err bn_http_init(bn_http *h, const bn_conf *c, lb_errbuf *eb) {
   memset(h, 0, sizeof *h);
   lb_buf_init(&h->body);
@@ -168,6 +174,9 @@ lb_err bn_http_init(bn_http *h, const bn_conf *c, lb_errbuf *eb) {
   curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->curl_err);
   curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "levbot/binance_usdm");
   curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, h);
+  curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
   return LB_OK;
 }
 

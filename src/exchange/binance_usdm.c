@@ -524,12 +524,7 @@ static xchg_kind op_query(xchg *x, const char *symbol, const char *cid, xchg_ord
   if (!symbol_ok(symbol)) return bad_symbol(err, symbol);
   if (!xchg_client_id_valid(cid))
     return xchg_fail(err, XCHG_REJECTED, 0, "binance: client id \"%s\" invalid", cid ? cid : "");
-  int i = kind_find(b, cid);
-  xchg_kind k = lookup(b, symbol, cid, out, err);
-  if (i < 0 && not_found(k, err)) {
-    /* lookup() tried both families */
-  }
-  return k;
+  return lookup(b, symbol, cid, out, err); /* both families when the id is new to us */
 }
 
 static xchg_kind op_open_orders(xchg *x, const char *symbol, xchg_order *out, int max, int *n,

@@ -691,6 +691,7 @@ lb_err bn_streams_start(bn *b, lb_ms tf, lb_errbuf *eb) {
   }
   rc = bn_http_init(&s->http, &b->conf, eb);
   if (rc) goto fail;
+  s->http.abort = &s->stop; /* destroy() does not wait out a slow request */
 
   s->policy.secs_since_valid_ping = (uint16_t)b->conf.ping_seconds;
   s->policy.secs_since_valid_hangup = (uint16_t)(2 * b->conf.ping_seconds);

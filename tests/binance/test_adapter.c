@@ -391,3 +391,64 @@ TEST(adapter_warm_up_klines_match_the_data_and_skip_the_forming_candle) {
   xchg_free(x);
   exsim_stop(&p);
 }
+
+TEST(adapter_is_pointed_at_exsim_by_configuration_alone) {
+  /* As a user does it: a .env file, loaded like `levbot run` loads it. */
+  exsim_proc p;
+  exsim_start(&p, NULL);
+  char path[600];
+  snprintf(path, sizeof path, "%s/exsim.env", lbt_tmpdir());
+  FILE *f = fopen(path, "w");
+  REQUIRE(f != NULL);
+  fprintf(f,
+          "USE_PAPER_TRADING=false\n"
+          "BINANCE_REST_URL=http://127.0.0.1:%d\n"
+          "BINANCE_WS_MARKET_URL=ws://127.0.0.1:%d/market\n"
+          "BINANCE_WS_USER_URL=ws://127.0.0.1:%d/private\n"
+          "BINANCE_API_KEY=%s\n"
+          "BINANCE_API_SECRET=%s\n",
+          p.rest_port, p.ws_port, p.ws_port, EXSIM_KEY, EXSIM_SECRET);
+  fclose(f);
+  static char *no_env[] = {NULL};
+  lb_cfg_source src = {.env_file = path, .env_file_explicit = true, .envp = no_env};
+  lb_config c;
+  lb_cfg_report rep;
+  memset(&rep, 0, sizeof rep);
+  lb_err rc = lb_config_load(&c, &src, &rep);
+  for (int i = 0; i < rep.n_errors; i++) printf("    %s\n", rep.errors[i]);
+  REQUIRE_OK(rc);
+  xchg *x = NULL;
+  lb_errbuf eb;
+  REQUIRE_OK(xchg_binance_new(&c, &lb_clock_system, &x, &eb));
+  xchg_balance b;
+  xchg_error e;
+  REQUIRE_EQ(x->ops->balance(x, &b, &e), XCHG_OK);
+  CHECK_EQ(b.wallet_balance, D("10000"));
+  xchg_free(x);
+  lb_log_clear_secrets();
+  exsim_stop(&p);
+}
+
+TEST(adapter_resyncs_its_clock_periodically) {
+  exsim_proc p;
+  exsim_start(&p, NULL);
+  const char *cfg[] = {"BINANCE_TIME_SYNC_SECONDS=1", NULL};
+  xchg *x = test_adapter(&p, cfg);
+  xchg_balance b;
+  xchg_error e;
+  REQUIRE_EQ(x->ops->balance(x, &b, &e), XCHG_OK);
+  REQUIRE_EQ(x->ops->balance(x, &b, &e), XCHG_OK);
+  xchg_binance_stats st;
+  xchg_binance_get_stats(x, &st);
+  CHECK_EQ(st.time_syncs, 1);
+  exsim_faults(&p, "{\"clock_skew_ms\": 700}"); /* inside recvWindow: no -1021 to notice it */
+  sleep_ms(1100);
+  REQUIRE_EQ(x->ops->balance(x, &b, &e), XCHG_OK);
+  xchg_binance_get_stats(x, &st);
+  CHECK_EQ(st.time_syncs, 2);
+  CHECK_EQ(st.resyncs_1021, 0);
+  lb_ms off = xchg_binance_server_time(x) - lb_time_now_ms();
+  CHECK(off > 500 && off < 900);
+  xchg_free(x);
+  exsim_stop(&p);
+}

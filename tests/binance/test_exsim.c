@@ -456,3 +456,29 @@ TEST(exsim_charges_funding_at_the_8h_settlement) {
   json_decref(s);
   exsim_stop(&p);
 }
+
+TEST(exsim_replays_any_format_the_loaders_read) {
+  /* freqtrade JSON (USDT-M XRP perpetual) from the shared data set */
+  const char *file = lbt_require_shared("data/freqtrade-testdata/futures/XRP_USDT_USDT-5m-futures.json");
+  char spec[700];
+  snprintf(spec, sizeof spec, "XRPUSDT=%s", file);
+  exsim_proc p;
+  const char *extra[] = {"--data", spec, "--no-rebase", "--warmup", "12", NULL};
+  exsim_start(&p, extra);
+  data_series s;
+  data_series_init(&s);
+  lb_errbuf eb;
+  REQUIRE_OK(data_load_file(file, DATA_FMT_AUTO, &s, NULL, &eb));
+  json_t *j = get_json(&p, "GET", "/fapi/v1/klines", "symbol=XRPUSDT&interval=1h&limit=5", false);
+  REQUIRE_EQ(json_array_size(j), 1); /* 12 bars of 5m = the first hour */
+  const json_t *r = json_array_get(j, 0);
+  CHECK_EQ(json_integer_value(json_array_get(r, 0)), s.c[0].ts);
+  CHECK_NEAR(strtod(json_string_value(json_array_get(r, 1)), NULL), s.c[0].open, 1e-8);
+  CHECK_NEAR(strtod(json_string_value(json_array_get(r, 4)), NULL), s.c[11].close, 1e-8);
+  json_decref(j);
+  j = get_json(&p, "GET", "/fapi/v1/premiumIndex", "symbol=XRPUSDT", false);
+  CHECK_NEAR(strtod(json_string_value(json_object_get(j, "markPrice")), NULL), s.c[11].close, 1e-8);
+  json_decref(j);
+  data_series_close(&s);
+  exsim_stop(&p);
+}

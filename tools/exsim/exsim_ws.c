@@ -229,8 +229,10 @@ static void drain_outbox(ex_ws *w) {
   free(out);
   if (kx) {
     char msg[160];
-    snprintf(msg, sizeof msg, "{\"e\":\"listenKeyExpired\",\"E\":%lld,\"listenKey\":\"\"}",
-             (long long)ex_server_now(w->e));
+    pthread_mutex_lock(&w->e->mu);
+    lb_ms now = ex_server_now(w->e);
+    pthread_mutex_unlock(&w->e->mu);
+    snprintf(msg, sizeof msg, "{\"e\":\"listenKeyExpired\",\"E\":%lld,\"listenKey\":\"\"}", (long long)now);
     for (sess *s = w->list; s; s = s->next)
       if (s->user) {
         sess_push(s, msg);
