@@ -533,7 +533,9 @@ typedef struct {
 
 /* Metrics from the database at `now`: max drawdown over equity_snapshots
  * when there are any, else over initial capital + cumulative net PnL in
- * closing order. */
+ * closing order.  Reads every closed trade and every snapshot (O(rows), a
+ * year of minute marks is ~0.5 M rows): cache it rather than run it per
+ * HTTP request. */
 lb_err store_metrics_get(store *s, lb_ms now, store_metrics *out, lb_errbuf *eb);
 /* The same computation, pure: `closed` in closing order, eq in time order
  * (neq 0 = use the trade curve from initial_capital). */
