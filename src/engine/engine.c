@@ -91,7 +91,8 @@ struct engine {
   long scan_seq;
   lb_ms now;
   bool explain; /* someone listens to scans: write their reasons */
-  engine_scan scratch; /* engine_scan()'s working copy (large) */
+  lb_ms due[ENGINE_MAX_SYMBOLS]; /* close time of a streamed entry candle not scanned yet (0 = none) */
+  engine_scan scratch; /* engine_scan_run()'s working copy (large) */
 };
 
 /* ==== Names ==== */
@@ -663,6 +664,9 @@ static void on_funding(engine *e, const xchg_event *ev) {
   if (e->obs.on_funding) e->obs.on_funding(e->obs.ctx, ev->symbol, ev->amount, ev->rate, ev->time);
 }
 
+static lb_err candle_apply(engine *e, int sym, lb_ms feed_tf, const data_candle *c, bool *scan_due);
+static void mark_apply(engine *e, int sym, lb_ms time, lb_dec mark);
+
 lb_err engine_poll(engine *e) {
   xchg_event ev[16];
   int n;
@@ -675,6 +679,18 @@ lb_err engine_poll(engine *e) {
         break;
       case XCHG_EV_LIQUIDATION: on_liquidation(e, &ev[i]); break;
       case XCHG_EV_FUNDING: on_funding(e, &ev[i]); break;
+      case XCHG_EV_CANDLE: { /* streamed candles (live): a scan may come due */
+        int sym = engine_symbol_index(e, ev[i].symbol);
+        bool due = false;
+        if (sym >= 0 && candle_apply(e, sym, ev[i].timeframe, &ev[i].candle, &due) == LB_OK && due)
+          e->due[sym] = ev[i].candle.ts + ev[i].timeframe;
+        break;
+      }
+      case XCHG_EV_MARK: {
+        int sym = engine_symbol_index(e, ev[i].symbol);
+        if (sym >= 0 && ev[i].price > 0) mark_apply(e, sym, ev[i].time, ev[i].price);
+        break;
+      }
       default: break; /* positions and balances: the engine books fills, not snapshots */
       }
     }
@@ -754,7 +770,9 @@ static void monitor(engine *e, engine_sym *y, lb_dec price) {
   if (risk_trail_update(&p->trail, &e->p.risk, &y->rules, price, atr, &in)) pos_trail(e, &in);
 }
 
-lb_err engine_on_candle(engine *e, int sym, lb_ms feed_tf, const data_candle *c, bool *scan_due) {
+/* A closed candle, without draining the exchange's events first (the
+ * callers do: engine_on_candle, or engine_poll for streamed candles). */
+static lb_err candle_apply(engine *e, int sym, lb_ms feed_tf, const data_candle *c, bool *scan_due) {
   if (scan_due) *scan_due = false;
   if (sym < 0 || sym >= e->n_sym || feed_tf <= 0) return LB_EINVAL;
   engine_sym *y = &e->sym[sym];
@@ -773,7 +791,6 @@ lb_err engine_on_candle(engine *e, int sym, lb_ms feed_tf, const data_candle *c,
     risk_breakers_init(&e->brk, e->led.capital, c->ts);
     e->brk_ready = true;
   }
-  engine_poll(e); /* what the exchange did during this candle, at its own times */
   if (close_t > e->now) e->now = close_t;
   y->close = c->close;
   y->close_time = close_t;
@@ -801,16 +818,38 @@ lb_err engine_on_candle(engine *e, int sym, lb_ms feed_tf, const data_candle *c,
   return LB_OK;
 }
 
-lb_err engine_on_mark(engine *e, int sym, lb_ms time, lb_dec mark) {
-  if (sym < 0 || sym >= e->n_sym || mark <= 0) return LB_EINVAL;
+static void mark_apply(engine *e, int sym, lb_ms time, lb_dec mark) {
   if (time > e->now) e->now = time;
-  engine_poll(e);
   engine_sym *y = &e->sym[sym];
   y->close = lb_dec_to_double(mark);
   y->have_price = true;
   if (e->pos.state != ENGINE_FLAT && e->pos.sym == sym) monitor(e, y, mark);
   mark_equity(e, y, time);
+}
+
+lb_err engine_on_candle(engine *e, int sym, lb_ms feed_tf, const data_candle *c, bool *scan_due) {
+  if (scan_due) *scan_due = false;
+  if (sym < 0 || sym >= e->n_sym) return LB_EINVAL;
+  engine_poll(e); /* what the exchange did during this candle, at its own times */
+  return candle_apply(e, sym, feed_tf, c, scan_due);
+}
+
+lb_err engine_on_mark(engine *e, int sym, lb_ms time, lb_dec mark) {
+  if (sym < 0 || sym >= e->n_sym || mark <= 0) return LB_EINVAL;
+  engine_poll(e);
+  mark_apply(e, sym, time, mark);
   return LB_OK;
+}
+
+bool engine_next_scan(engine *e, int *sym, lb_ms *time) {
+  int best = -1;
+  for (int i = 0; i < e->n_sym; i++)
+    if (e->due[i] && (best < 0 || e->due[i] < e->due[best])) best = i;
+  if (best < 0) return false;
+  *sym = best;
+  *time = e->due[best];
+  e->due[best] = 0;
+  return true;
 }
 
 /* ==== Scans ==== */

@@ -272,8 +272,15 @@ int engine_symbol_index(const engine *e, const char *symbol);
 lb_err engine_on_candle(engine *e, int sym, lb_ms feed_tf, const data_candle *c, bool *scan_due);
 /* A mark price (live and paper on live marks): position monitor only. */
 lb_err engine_on_mark(engine *e, int sym, lb_ms time, lb_dec mark);
-/* Drains and applies the exchange's events (fills, funding, liquidation). */
+/* Drains and applies the exchange's events: fills, funding, liquidation,
+ * and, from a streaming venue, closed candles (as engine_on_candle) and mark
+ * prices (as engine_on_mark).  A streamed candle that closes an entry bar
+ * makes a scan due: engine_next_scan() hands those out. */
 lb_err engine_poll(engine *e);
+/* The earliest scan made due by a streamed candle (symbol and the close
+ * time to pass to engine_scan_prepare); false when none is pending.  Only
+ * the latest due scan per symbol is kept: a late one is not worth making. */
+bool engine_next_scan(engine *e, int *sym, lb_ms *time);
 
 /* ==== Scanning ==== */
 
