@@ -77,10 +77,10 @@ lb_err engine_params_from_config(const lb_config *c, engine_params *p, lb_errbuf
   p->redflags.min_volume_ratio = c->redflag_min_volume_ratio;
   rc = strategy_redflag_params_check(&p->redflags, eb);
   if (rc) return rc;
-  /* Defaults for a panel of several analysts; a panel of one (the
-   * technical analyst alone) is allowed to decide alone by its driver. */
-  p->consensus.min_agree = 2;
-  p->consensus.allow_single = false;
+  /* The AI panel's rule (AI_MIN_AGREE, ALLOW_SINGLE_MODEL); a panel of one
+   * (the technical analyst alone) is allowed to decide alone by its driver. */
+  p->consensus.min_agree = (int)c->ai_min_agree;
+  p->consensus.allow_single = c->allow_single_model;
   p->consensus.min_confidence = c->min_ai_confidence;
   p->initial_capital = c->initial_capital;
   p->slippage = c->slippage_bps / 10000.0;
