@@ -98,7 +98,7 @@ static lb_err slice_and_detail(engine_replay_setup *s, const engine_replay_files
     rc = align_to_grid(x, eb);
     if (rc) return rc;
     if (detail && detail != x->timeframe) {
-      char a[16], b[16];
+      char a[16];
       if (detail < x->timeframe || detail % x->timeframe != 0)
         return lb_fail(eb, LB_EINVAL, "--timeframe-detail %s cannot be built from %s candles of %s",
                        f->detail, lb_timeframe_name(x->timeframe, a, sizeof a), x->symbol);
@@ -109,7 +109,6 @@ static lb_err slice_and_detail(engine_replay_setup *s, const engine_replay_files
       snprintf(out.symbol, sizeof out.symbol, "%s", x->symbol);
       data_series_close(x);
       *x = out;
-      (void)b;
     }
     s->series_ptr[i] = x;
   }
