@@ -233,9 +233,9 @@ static xchg_kind op_position(xchg *x, const char *symbol, xchg_position *out, xc
     if (bn_parse_position(e, out, &eb) != LB_OK) return parse_failed(j, err, "positionRisk", &eb);
   }
   json_decref(j);
-  int slot;
+  int slot = -1;
   if (symbol_config(b, symbol, &slot, err) == XCHG_OK) {
-    out->leverage = b->symcfg[slot].leverage;
+    out->leverage = b->symcfg[slot].leverage; /* slot is set on XCHG_OK */
     out->isolated = b->symcfg[slot].isolated;
   } else if (err) {
     memset(err, 0, sizeof *err); /* leverage is a nicety; the position itself is known */

@@ -68,8 +68,8 @@ static void cleanup(void) {
     cur = NULL;
   }
   for (int i = 0; i < n_dbs; i++) {
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", dbs[i]);
+    char sql[sizeof dbs[i] + 64];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %.63s WITH (FORCE)", dbs[i]);
     tb_pg_admin(sql);
   }
   n_dbs = 0;
@@ -120,7 +120,7 @@ void tb_new_db(tb *t, char *url, size_t n) {
   }
   snprintf(dbs[n_dbs], sizeof dbs[0], "lbt_%ld_%d", (long)getpid(), ++db_counter);
   char sql[128];
-  snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbs[n_dbs]);
+  snprintf(sql, sizeof sql, "CREATE DATABASE %.63s", dbs[n_dbs]);
   tb_pg_admin(sql);
   pg_url_for(dbs[n_dbs], url, n);
   n_dbs++;

@@ -278,25 +278,25 @@ static bool route(ex_ws *w, struct lws *wsi, sess *s) {
   pthread_mutex_unlock(&e->mu);
 
   const char *p = uri;
-  const char *route_name = "";
-  if (strncmp(p, "/market/", 8) == 0) route_name = "market", p += 7;
-  else if (strncmp(p, "/public/", 8) == 0) route_name = "public", p += 7;
-  else if (strncmp(p, "/private/", 9) == 0) route_name = "private", p += 8;
+  enum { ROUTE_NONE, ROUTE_MARKET, ROUTE_PUBLIC, ROUTE_PRIVATE } route = ROUTE_NONE;
+  if (strncmp(p, "/market/", 8) == 0) route = ROUTE_MARKET, p += 7;
+  else if (strncmp(p, "/public/", 8) == 0) route = ROUTE_PUBLIC, p += 7;
+  else if (strncmp(p, "/private/", 9) == 0) route = ROUTE_PRIVATE, p += 8;
   if (strncmp(p, "/ws/", 4) == 0) {
     const char *x = p + 4;
-    if (strcmp(route_name, "private") == 0 || (!*route_name && strcmp(x, key) == 0)) {
+    if (route == ROUTE_PRIVATE || (route == ROUTE_NONE && strcmp(x, key) == 0)) {
       s->user = true;
       return key_ok && strcmp(x, key) == 0;
     }
     add_streams(s, x);
   } else if (strcmp(p, "/stream") == 0) {
-    if (strcmp(route_name, "private") == 0) return false;
+    if (route == ROUTE_PRIVATE) return false;
     s->combined = true;
     add_streams(s, streams);
   } else {
     return false;
   }
-  s->market_ok = strcmp(route_name, "market") == 0 || (!*route_name && legacy);
+  s->market_ok = route == ROUTE_MARKET || (route == ROUTE_NONE && legacy);
   return true;
 }
 
