@@ -589,7 +589,7 @@ static void apply_order(engine *e, const xchg_order *o, lb_ms t) {
     }
     if (reducing && p->state == ENGINE_OPEN) {
       p->reason = tr->role == ROLE_TP                            ? ENGINE_EXIT_TAKE_PROFIT
-                  : tr->role == ROLE_STOP && p->stop_version > 1 ? ENGINE_EXIT_TRAILING_STOP
+                  : tr->role == ROLE_STOP && p->t.stop != p->t.initial_stop ? ENGINE_EXIT_TRAILING_STOP
                   : tr->role == ROLE_STOP || tr->role == ROLE_OLD_STOP ? ENGINE_EXIT_STOP
                                                                        : ENGINE_EXIT_EXTERNAL;
       p->exit_trigger = tr->trigger;
@@ -1041,6 +1041,188 @@ lb_err engine_reset_breakers(engine *e, risk_breaker_kind kind, lb_ms now) {
   lb_err rc = risk_breakers_reset(&e->brk, kind, e->now, &ev, &eb);
   if (rc == LB_OK) breaker_events(e, &ev);
   return rc;
+}
+
+/* ==== Outside events and restart recovery ==== */
+
+static void breakers_ready(engine *e, lb_ms t) {
+  if (e->brk_ready) return;
+  risk_breakers_init(&e->brk, e->led.capital, t);
+  e->brk_ready = true;
+}
+
+lb_err engine_on_failure(engine *e, risk_failure_source src, lb_ms now) {
+  if (now > e->now) e->now = now;
+  breakers_ready(e, e->now);
+  risk_breaker_events ev;
+  lb_errbuf eb;
+  lb_err rc = risk_breakers_on_failure(&e->brk, &e->p.risk, e->now, src, &ev, &eb);
+  if (rc == LB_OK) breaker_events(e, &ev);
+  return rc;
+}
+
+lb_err engine_restore_breaker(engine *e, const risk_breaker_event *trip, lb_errbuf *eb) {
+  breakers_ready(e, trip->time);
+  return risk_breakers_restore(&e->brk, trip, eb);
+}
+
+lb_ms engine_time(const engine *e) { return e->now; }
+
+static order_role adopt_role(engine_order_kind k) {
+  switch (k) {
+  case ENGINE_ORDER_ENTRY: return ROLE_ENTRY;
+  case ENGINE_ORDER_STOP: return ROLE_OLD_STOP; /* the live one is promoted below */
+  case ENGINE_ORDER_TAKE_PROFIT: return ROLE_TP;
+  case ENGINE_ORDER_EXIT: return ROLE_EXIT;
+  }
+  return ROLE_OTHER;
+}
+
+/* The initial stop of an adopted trade: the caller's if it lies on the
+ * protective side of the entry, else MIN_STOP_LOSS_PERCENT from the entry
+ * (the tightest stop a plan may have), and never tighter than the stop held
+ * now (P4: the current stop is no looser than the initial one). */
+static lb_dec adopt_initial_stop(const engine *e, const engine_sym *y, const engine_trade *t) {
+  int d = side_dir(t->side);
+  lb_dec init = t->initial_stop;
+  if (!(init > 0 && (d > 0 ? init < t->entry_price : init > t->entry_price))) {
+    double px = lb_dec_to_double(t->entry_price) * (1 - d * e->p.risk.min_stop);
+    init = lb_rules_price_round(&y->rules, to_dec(px), d > 0 ? LB_ROUND_FLOOR : LB_ROUND_CEIL);
+  }
+  if (d > 0 ? t->stop < init : t->stop > init) init = t->stop;
+  return init;
+}
+
+/* Places the adopted trade's stop under a new client id; true when the
+ * exchange has it open.  A client id used before the restart may come back
+ * as that old order (finished): then the next version is tried. */
+static bool adopt_place_stop(engine *e, lb_dec stop, xchg_error *err) {
+  engine_pos *p = &e->pos;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    char cid[XCHG_ID_MAX];
+    make_cid(e, cid, "S", ++p->stop_version);
+    tracked *o = track(p, cid, ROLE_STOP, stop);
+    if (!o) return false;
+    xchg_order_req r = make_req(e, cid, XCHG_STOP_MARKET, true, lb_dec_abs(p->held), stop);
+    xchg_order out;
+    xchg_kind k = place_checked(e, &r, &out, err);
+    o = find_order(p, cid);
+    if (k == XCHG_OK && (out.status == XCHG_ST_NEW || out.status == XCHG_ST_PARTIALLY_FILLED)) {
+      o->status = out.status;
+      return true;
+    }
+    o->role = ROLE_OLD_STOP;
+    o->status = k == XCHG_OK ? out.status : XCHG_ST_REJECTED;
+    if (k != XCHG_OK) return false;
+  }
+  return false;
+}
+
+lb_err engine_adopt(engine *e, const engine_adoption *a, lb_ms now, lb_errbuf *eb) {
+  if (e->pos.state != ENGINE_FLAT)
+    return lb_fail(eb, LB_ESTATE, "engine_adopt: trade %ld is %s", e->pos.t.id,
+                   engine_pos_state_name(e->pos.state));
+  if (a->sym < 0 || a->sym >= e->n_sym) return lb_fail(eb, LB_EINVAL, "engine_adopt: symbol %d", a->sym);
+  const engine_trade *in = &a->trade;
+  int d = side_dir(in->side);
+  if (d == 0 || in->id < 1 || a->held == 0 || (a->held > 0) != (d > 0) || in->entry_price <= 0 ||
+      a->n_orders < 0 || a->n_orders > ENGINE_ADOPT_MAX_ORDERS)
+    return lb_fail(eb, LB_EINVAL, "engine_adopt: trade %ld: side, held %.8g, entry %.8g or orders invalid",
+                   in->id, lb_dec_to_double(a->held), lb_dec_to_double(in->entry_price));
+  if (now > e->now) e->now = now;
+  engine_pos *p = &e->pos;
+  engine_sym *y = &e->sym[a->sym];
+  pos_reset(e);
+  p->sym = a->sym;
+  p->t = *in;
+  engine_trade *t = &p->t;
+  snprintf(t->symbol, sizeof t->symbol, "%s", y->symbol);
+  t->exit_time = 0;
+  t->exit_price = 0;
+  t->exit_reason = ENGINE_EXIT_NONE;
+  if (e->next_trade <= t->id) e->next_trade = t->id + 1;
+  p->held = a->held;
+  p->stop_version = a->stop_version;
+  p->exit_version = a->exit_version;
+  /* What was booked before the restart joins the ledger (P6). */
+  book(e, t->realized_pnl, t->fees, t->funding);
+  tracked *live_stop = NULL;
+  bool live_tp = false, tp_seen = false;
+  for (int i = 0; i < a->n_orders; i++) {
+    const engine_adopt_order *ao = &a->orders[i];
+    tracked *o = track(p, ao->client_id, adopt_role(ao->kind), ao->trigger);
+    if (!o) break;
+    o->status = ao->status;
+    o->filled = ao->filled;
+    o->fee = ao->fee;
+    o->realized = ao->realized;
+    lb_dec_mul(ao->avg_price, ao->filled, LB_ROUND_HALF_EVEN, &o->notional);
+    if (ao->kind == ENGINE_ORDER_ENTRY) {
+      p->entry_qty += ao->filled;
+      p->entry_notional += o->notional;
+    } else {
+      p->exit_qty += ao->filled;
+      p->exit_notional += o->notional;
+    }
+    bool open = ao->status == XCHG_ST_NEW || ao->status == XCHG_ST_PARTIALLY_FILLED;
+    if (ao->kind == ENGINE_ORDER_STOP && open && ao->trigger > 0) live_stop = o;
+    if (ao->kind == ENGINE_ORDER_TAKE_PROFIT) {
+      tp_seen = true;
+      live_tp |= open;
+    }
+  }
+  if (t->qty <= 0) t->qty = p->entry_qty > 0 ? p->entry_qty : lb_dec_abs(p->held);
+  if (t->entry_time <= 0) t->entry_time = e->now;
+  if (live_stop) t->stop = live_stop->trigger;
+  t->initial_stop = adopt_initial_stop(e, y, t);
+  /* Every state but FLAT needs its orders tracked (P3); an adopted position
+   * is EXITING until its stop is confirmed. */
+  set_state(e, ENGINE_EXITING);
+  xchg_error err;
+  memset(&err, 0, sizeof err);
+  snprintf(err.msg, sizeof err.msg, "no stop price known");
+  bool protected_now = false;
+  if (live_stop) {
+    live_stop->role = ROLE_STOP;
+    protected_now = true;
+  } else if (t->stop > 0) {
+    protected_now = adopt_place_stop(e, t->stop, &err);
+  }
+  if (!protected_now) {
+    e->cnt.no_stop_closes++;
+    alert(e, ENGINE_ALERT_STOP_NOT_CONFIRMED, y->symbol,
+          "trade %ld adopted after a restart: stop-loss at %.8g not confirmed (%s): closing the "
+          "position at once",
+          t->id, lb_dec_to_double(t->stop), err.msg);
+    pos_close(e, ENGINE_EXIT_NO_STOP);
+    return LB_OK;
+  }
+  p->stop_live = true;
+  lb_errbuf teb;
+  p->trail_ok = risk_trail_init(&p->trail, t->side, t->entry_price, t->initial_stop, &teb) == LB_OK;
+  if (p->trail_ok) {
+    p->trail.stop = t->stop;
+    p->trail.active = t->stop != t->initial_stop;
+  }
+  set_state(e, ENGINE_OPEN);
+  if (!live_tp && t->take_profit > 0) {
+    char cid[XCHG_ID_MAX];
+    make_cid(e, cid, "T", 0);
+    xchg_kind k = XCHG_REJECTED;
+    snprintf(err.msg, sizeof err.msg, "it was placed before the restart and is no longer open");
+    if (!tp_seen && track(p, cid, ROLE_TP, t->take_profit)) {
+      xchg_order_req r = make_req(e, cid, XCHG_TAKE_PROFIT_MARKET, true, lb_dec_abs(p->held),
+                                  t->take_profit);
+      xchg_order out;
+      k = place_checked(e, &r, &out, &err);
+      if (k != XCHG_OK) find_order(p, cid)->status = XCHG_ST_REJECTED;
+    }
+    if (k != XCHG_OK)
+      alert(e, ENGINE_ALERT_TAKE_PROFIT_MISSING, y->symbol,
+            "trade %ld: take-profit at %.8g not placed (%s); the stop protects the position", t->id,
+            lb_dec_to_double(t->take_profit), err.msg);
+  }
+  return LB_OK;
 }
 
 /* ==== Lifecycle and accessors ==== */

@@ -39,6 +39,9 @@
  *       +-------------------- | EXITING | <-----------------------+     |
  *            (trade closed)   +---------+ <-----------------------------+
  *
+ * restart recovery (engine_adopt): FLAT -> OPEN with a position found on the exchange
+ * and its stop, or FLAT -> EXITING when no stop can be confirmed (closed at once).
+ *
  * | from     | to       | when                                          | function           |
  * |----------|----------|-----------------------------------------------|--------------------|
  * | FLAT     | ENTERING | consensus trades, risk plan accepted and      | engine_scan_apply  |
@@ -56,6 +59,10 @@
  * |          |          |                                               |  pos_close         |
  * | EXITING  | FLAT     | the position is flat: leftovers canceled,     | pos_finish         |
  * |          |          | trade booked, breakers told                   |                    |
+ * | FLAT     | OPEN     | restart recovery: a position of ours on the   | engine_adopt       |
+ * |          |          | exchange, its stop open there or placed now   |                    |
+ * | FLAT     | EXITING  | restart recovery: no stop can be confirmed:   | engine_adopt       |
+ * |          |          | reduce-only market close sent                 |  -> pos_close      |
  *
  * Invariants (numbered; engine.c asserts them at every transition in debug
  * builds through pos_check(), like sqlite's assert_pager_state()):
@@ -300,6 +307,65 @@ lb_err engine_scan_run(engine *e, int sym, lb_ms now);
 lb_err engine_close_position(engine *e, lb_ms now);
 /* Resets breakers (RISK_BRK__COUNT = all), as the operator's command. */
 lb_err engine_reset_breakers(engine *e, risk_breaker_kind kind, lb_ms now);
+
+/* ==== Outside events and restart recovery (the live driver) ==== */
+
+/* One failed call of an outside service (an AI analysis in which no model
+ * gave a valid answer, an exchange call): feeds the failure breakers
+ * (ai_failures / exchange_failures).  The observer hears a trip. */
+lb_err engine_on_failure(engine *e, risk_failure_source src, lb_ms now);
+/* Re-applies a breaker trip read back from the store after a restart (no
+ * observer event: it was recorded when it tripped). */
+lb_err engine_restore_breaker(engine *e, const risk_breaker_event *trip, lb_errbuf *eb);
+/* The engine's time: the latest candle close, mark or event time seen. */
+lb_ms engine_time(const engine *e);
+
+typedef enum {
+  ENGINE_ORDER_ENTRY = 0,
+  ENGINE_ORDER_STOP,
+  ENGINE_ORDER_TAKE_PROFIT,
+  ENGINE_ORDER_EXIT
+} engine_order_kind;
+
+/* One order of an adopted trade as the exchange knows it now.  Its fills
+ * (cumulative) are already counted in engine_adoption.trade, so a later
+ * update of the same order books only what is new. */
+typedef struct {
+  char client_id[XCHG_ID_MAX];
+  engine_order_kind kind;
+  xchg_status status;
+  lb_dec filled, avg_price, fee, realized; /* cumulative, as booked */
+  lb_dec trigger;                          /* stops and take-profits */
+} engine_adopt_order;
+
+#define ENGINE_ADOPT_MAX_ORDERS 8
+
+/* A position of ours found on the exchange after a restart.  trade: id
+ * (the number in its client ids), side, leverage, entry_time, qty and
+ * entry_price (its entry fills), initial_stop (0 = unknown), stop (the
+ * stop to hold: the live stop order's trigger wins), take_profit (0 =
+ * none), liquidation, margin, loss_at_stop, and realized_pnl, fees and
+ * funding booked so far (they join the ledger: the caller's
+ * initial_capital must exclude them). */
+typedef struct {
+  int sym;
+  engine_trade trade;
+  lb_dec held;      /* signed quantity the exchange holds (its sign = the side) */
+  int n_orders;
+  engine_adopt_order orders[ENGINE_ADOPT_MAX_ORDERS];
+  int stop_version; /* highest "-S<n>" the trade used; a new stop takes the next */
+  int exit_version; /* highest "-X<n>" used ("-X" alone is 1) */
+} engine_adoption;
+
+/* FLAT -> OPEN with a position found on the exchange (restart recovery):
+ * a stop order of the trade still open on the exchange is kept; without
+ * one, a new stop at trade.stop is placed at once (client id "-S<n+1>").
+ * If no stop can be confirmed, FLAT -> EXITING: the position is closed at
+ * market (reason stop_not_confirmed), as after an entry.  A missing
+ * take-profit is placed if none was ever placed.  Trade numbering
+ * continues after trade.id.  LB_ESTATE unless FLAT; LB_EINVAL for an
+ * adoption that contradicts itself (held against the side). */
+lb_err engine_adopt(engine *e, const engine_adoption *a, lb_ms now, lb_errbuf *eb);
 
 /* ==== State (read-only views) ==== */
 
