@@ -101,126 +101,245 @@ static double best_ns_per_bar(void (*fn)(void), size_t bars) {
 
 static void b_sma(void) { CHECKED(ta_sma(cl, N, 20, o1)); }
 static void s_sma(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_sma_state s;
   CHECKED(ta_sma_init(&s, 20));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_sma_update(&s, cl[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_sma_update(&s, CL[i]);
   ta_sma_close(&s);
 }
 static void b_ema(void) { CHECKED(ta_ema(cl, N, 20, o1)); }
 static void s_ema(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_ema_state s;
   CHECKED(ta_ema_init(&s, 20));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_ema_update(&s, cl[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_ema_update(&s, CL[i]);
 }
 static void b_rsi(void) { CHECKED(ta_rsi(cl, N, 14, o1)); }
 static void s_rsi(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_rsi_state s;
   CHECKED(ta_rsi_init(&s, 14));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_rsi_update(&s, cl[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_rsi_update(&s, CL[i]);
 }
 static void b_macd(void) { CHECKED(ta_macd(cl, N, 12, 26, 9, o1, o2, o3)); }
 static void s_macd(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_macd_state s;
   CHECKED(ta_macd_init(&s, 12, 26, 9));
-  for (size_t i = 0; i < N; i++) {
-    ta_macd_value v = ta_macd_update(&s, cl[i]);
-    o1[i] = v.macd;
-    o2[i] = v.signal;
-    o3[i] = v.hist;
+  for (size_t i = 0; i < n; i++) {
+    ta_macd_value v = ta_macd_update(&s, CL[i]);
+    O1[i] = v.macd;
+    O2[i] = v.signal;
+    O3[i] = v.hist;
   }
 }
 static void b_atr(void) { CHECKED(ta_atr(hi, lo, cl, N, 14, o1)); }
 static void s_atr(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_atr_state s;
   CHECKED(ta_atr_init(&s, 14));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_atr_update(&s, hi[i], lo[i], cl[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_atr_update(&s, H[i], L[i], CL[i]);
 }
 static void b_bb(void) { CHECKED(ta_bbands(cl, N, 20, 2.0, o1, o2, o3)); }
 static void s_bb(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_bbands_state s;
   CHECKED(ta_bbands_init(&s, 20, 2.0));
-  for (size_t i = 0; i < N; i++) {
-    ta_bbands_value v = ta_bbands_update(&s, cl[i]);
-    o1[i] = v.upper;
-    o2[i] = v.middle;
-    o3[i] = v.lower;
+  for (size_t i = 0; i < n; i++) {
+    ta_bbands_value v = ta_bbands_update(&s, CL[i]);
+    O1[i] = v.upper;
+    O2[i] = v.middle;
+    O3[i] = v.lower;
   }
   ta_bbands_close(&s);
 }
 static void b_adx(void) { CHECKED(ta_adx(hi, lo, cl, N, 14, o1)); }
 static void s_adx(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_dmi_state s;
   CHECKED(ta_dmi_init(&s, 14));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_dmi_update(&s, hi[i], lo[i], cl[i]).adx;
+  for (size_t i = 0; i < n; i++) O1[i] = ta_dmi_update(&s, H[i], L[i], CL[i]).adx;
 }
 static void b_stoch(void) { CHECKED(ta_stoch(hi, lo, cl, N, 14, 3, 3, o1, o2)); }
 static void s_stoch(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_stoch_state s;
   CHECKED(ta_stoch_init(&s, 14, 3, 3));
-  for (size_t i = 0; i < N; i++) {
-    ta_stoch_value v = ta_stoch_update(&s, hi[i], lo[i], cl[i]);
-    o1[i] = v.k;
-    o2[i] = v.d;
+  for (size_t i = 0; i < n; i++) {
+    ta_stoch_value v = ta_stoch_update(&s, H[i], L[i], CL[i]);
+    O1[i] = v.k;
+    O2[i] = v.d;
   }
   ta_stoch_close(&s);
 }
 static void b_obv(void) { CHECKED(ta_obv(cl, vol, N, o1)); }
 static void s_obv(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_obv_state s;
   ta_obv_init(&s);
-  for (size_t i = 0; i < N; i++) o1[i] = ta_obv_update(&s, cl[i], vol[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_obv_update(&s, CL[i], VO[i]);
 }
 static void b_natr(void) { CHECKED(ta_natr(hi, lo, cl, N, 14, o1)); }
 static void s_natr(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_atr_state s;
   CHECKED(ta_atr_init(&s, 14));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_natr_from_atr(ta_atr_update(&s, hi[i], lo[i], cl[i]), cl[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_natr_from_atr(ta_atr_update(&s, H[i], L[i], CL[i]), CL[i]);
 }
 static void b_cci(void) { CHECKED(ta_cci(hi, lo, cl, N, 14, o1)); }
 static void s_cci(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_cci_state s;
   CHECKED(ta_cci_init(&s, 14));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_cci_update(&s, hi[i], lo[i], cl[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_cci_update(&s, H[i], L[i], CL[i]);
   ta_cci_close(&s);
 }
 static void b_mfi(void) { CHECKED(ta_mfi(hi, lo, cl, vol, N, 14, o1)); }
 static void s_mfi(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_mfi_state s;
   CHECKED(ta_mfi_init(&s, 14));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_mfi_update(&s, hi[i], lo[i], cl[i], vol[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_mfi_update(&s, H[i], L[i], CL[i], VO[i]);
   ta_mfi_close(&s);
 }
 static void b_willr(void) { CHECKED(ta_willr(hi, lo, cl, N, 14, o1)); }
 static void s_willr(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_willr_state s;
   CHECKED(ta_willr_init(&s, 14));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_willr_update(&s, hi[i], lo[i], cl[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_willr_update(&s, H[i], L[i], CL[i]);
   ta_willr_close(&s);
 }
 static void b_roc(void) { CHECKED(ta_roc(cl, N, 10, o1)); }
 static void s_roc(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_roc_state s;
   CHECKED(ta_roc_init(&s, 10));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_roc_update(&s, cl[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_roc_update(&s, CL[i]);
   ta_roc_close(&s);
 }
 static void b_sar(void) { CHECKED(ta_sar(hi, lo, N, 0.02, 0.2, o1)); }
 static void s_sar(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_sar_state s;
   CHECKED(ta_sar_init(&s, 0.02, 0.2));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_sar_update(&s, hi[i], lo[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_sar_update(&s, H[i], L[i]);
 }
 static void b_vwaps(void) { CHECKED(ta_vwap_session(ts, hi, lo, cl, vol, N, o1)); }
 static void s_vwaps(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_vwap_session_state s;
   ta_vwap_session_init(&s);
-  for (size_t i = 0; i < N; i++) o1[i] = ta_vwap_session_update(&s, ts[i], hi[i], lo[i], cl[i], vol[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_vwap_session_update(&s, TS[i], H[i], L[i], CL[i], VO[i]);
 }
 static void b_vwap(void) { CHECKED(ta_vwap(hi, lo, cl, vol, N, 20, o1)); }
 static void s_vwap(void) {
+  /* local copies, as a caller's loop would have them (globals are reloaded
+   * after every store through a double pointer) */
+  const size_t n = N;
+  const lb_ms *TS = ts;
+  const double *H = hi, *L = lo, *CL = cl, *VO = vol;
+  double *O1 = o1, *O2 = o2, *O3 = o3;
+  (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_vwap_state s;
   CHECKED(ta_vwap_init(&s, 20));
-  for (size_t i = 0; i < N; i++) o1[i] = ta_vwap_update(&s, hi[i], lo[i], cl[i], vol[i]);
+  for (size_t i = 0; i < n; i++) O1[i] = ta_vwap_update(&s, H[i], L[i], CL[i], VO[i]);
   ta_vwap_close(&s);
 }
 /* the other moving averages of the fused set */
@@ -229,11 +348,22 @@ static void b_ema200(void) { CHECKED(ta_ema(cl, N, 200, o1)); }
 static void b_volsma(void) { CHECKED(ta_sma(vol, N, 20, o1)); }
 static void b_dmi(void) { CHECKED(ta_dmi(hi, lo, cl, N, 14, o1, o2, o3)); }
 
-/* The fused pass: every indicator of a frame, one bar at a time, values
- * consumed from a small buffer (as the engine does). */
+/* The fused pass over every indicator of a frame: ta_ind_set_run over the
+ * candles, values consumed from a small buffer (a 10M-candle ta_values
+ * array would be 2.6 GB). */
 #define CHUNK 4096
 static ta_values chunk[CHUNK];
 static void fused(void) {
+  ta_ind_set s;
+  CHECKED(ta_ind_set_init(&s, NULL));
+  for (size_t i = 0; i < N; i += CHUNK)
+    ta_ind_set_run(&s, &candles[i], N - i < CHUNK ? N - i : CHUNK, chunk);
+  ta_ind_set_close(&s);
+  o1[N / 2] = chunk[7].rsi + chunk[9].adx;
+}
+
+/* The same set one candle at a time (the engine's per-candle call). */
+static void fused_one(void) {
   ta_ind_set s;
   CHECKED(ta_ind_set_init(&s, NULL));
   for (size_t i = 0; i < N; i++) ta_ind_set_update(&s, &candles[i], &chunk[i % CHUNK]);
@@ -315,9 +445,11 @@ int main(int argc, char **argv) {
                            b_vwap, b_cci,    b_mfi,  b_roc,   b_sar};
   double sum = 0;
   for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) sum += best_ns_per_bar(parts[k], N);
-  double f = best_ns_per_bar(fused, N);
-  printf("%-16s %8.2f  (sum of the %zu separate batch passes: %.2f, fused/sum %.2f)\n", "fused set", f,
-         sizeof parts / sizeof parts[0], sum, f / sum);
+  double f = best_ns_per_bar(fused, N), f1 = best_ns_per_bar(fused_one, N);
+  printf("%-16s %8.2f  (ta_ind_set_run; sum of the %zu separate batch passes: %.2f, fused/sum %.2f)\n",
+         "fused set", f, sizeof parts / sizeof parts[0], sum, f / sum);
+  printf("%-16s %8.2f  (ta_ind_set_update, one candle per call: fused/sum %.2f)\n", "fused, 1 by 1", f1,
+         f1 / sum);
   frame_bars = N < 2000000 ? N : 2000000;
   double fr = best_ns_per_bar(frame, frame_bars);
   printf("%-16s %8.2f  (ta_frame_update per candle: fused set + window + swings, %zu bars)\n",

@@ -11,6 +11,10 @@
 
 #include "ta/ta.h"
 
+/* Two doubles for one vector division (GCC and Clang vector extension:
+ * divpd on x86-64, fdiv on AArch64). */
+typedef double ta_d2_ __attribute__((vector_size(16)));
+
 void ta_params_default(ta_params *p) {
   memset(p, 0, sizeof *p);
   p->sma_period = 20;
@@ -124,6 +128,7 @@ lb_err ta_ind_set_init(ta_ind_set *s, const ta_params *p) {
   if (!e) e = ta_dmi_init(&s->dmi, q->adx_period);
   if (!e) e = ta_stoch_init(&s->stoch, q->stoch_k, q->stoch_slow_k, q->stoch_d);
   s->willr_shares_window = q->willr_period == q->stoch_k;
+  s->sma_is_bb = q->sma_period == q->bb_period;
   if (!e && !s->willr_shares_window) e = ta_willr_init(&s->willr, q->willr_period);
   if (!e) e = ta_vwap_init(&s->vwap_rolling, q->vwap_period);
   if (!e) e = ta_cci_init(&s->cci, q->cci_period);
@@ -148,43 +153,186 @@ void ta_ind_set_close(ta_ind_set *s) {
   ta_roc_close(&s->roc);
 }
 
-void ta_ind_set_update(ta_ind_set *s, const data_candle *c, ta_values *o) {
-  double h = c->high, l = c->low, cl = c->close, v = c->volume;
-  o->sma = ta_sma_update(&s->sma, cl);
-  o->volume_sma = ta_sma_update(&s->vol_sma, v);
-  o->ema_fast = ta_ema_update(&s->ema_fast, cl);
-  o->ema_mid = ta_ema_update(&s->ema_mid, cl);
-  o->ema_slow = ta_ema_update(&s->ema_slow, cl);
-  o->rsi = ta_rsi_update(&s->rsi, cl);
-  ta_macd_value m = ta_macd_update(&s->macd, cl);
+/* ==== The groups of the fused pass ====
+ *
+ * The set is split into groups of independent recurrences.  One candle at
+ * a time (ta_ind_set_update) runs every group; a run over many candles
+ * (ta_ind_set_run) runs each group over a block of candles with its states
+ * in locals, so the CPU overlaps the latency chains of one group across
+ * consecutive candles, which a single candle's ~700 instructions cannot
+ * do.  Both run the same inline code: the same numbers, bit for bit. */
+
+/* Two quotients in one vector division.  The divider is the scarcest unit
+ * of the fused pass (a division costs as much as a dozen additions), and
+ * each lane of a vector division is rounded exactly like a scalar one, so
+ * pairing changes no number. */
+static inline ta_d2_ div2(double a, double b, double c, double d) {
+  return (ta_d2_){a, c} / (ta_d2_){b, d};
+}
+
+/* Averages and OBV: short chains of one or two operations. */
+static inline __attribute__((always_inline)) void grp_light(ta_ema_state *ef, ta_ema_state *em,
+                                                            ta_ema_state *es, ta_sma_state *vs,
+                                                            ta_obv_state *ob, const data_candle *c,
+                                                            ta_values *o) {
+  double cl = c->close;
+  o->ema_fast = ta_ema_update(ef, cl);
+  o->ema_mid = ta_ema_update(em, cl);
+  o->ema_slow = ta_ema_update(es, cl);
+  o->volume_sma = ta_sma_update(vs, c->volume);
+  o->obv = ta_obv_update(ob, cl, c->volume);
+}
+
+/* MACD, RSI, ATR/NATR (RSI's and NATR's quotients in one division) and
+ * the directional movement. */
+static inline __attribute__((always_inline)) void grp_wilder(ta_macd_state *mc, ta_rsi_state *rs,
+                                                             ta_atr_state *at, ta_dmi_state *dm,
+                                                             const data_candle *c, ta_values *o) {
+  double h = c->high, l = c->low, cl = c->close;
+  ta_macd_value m = ta_macd_update(mc, cl);
   o->macd = m.macd;
   o->macd_signal = m.signal;
   o->macd_hist = m.hist;
-  o->atr = ta_atr_update(&s->atr, h, l, cl);
-  o->natr = ta_natr_from_atr(o->atr, cl);
-  ta_bbands_value b = ta_bbands_update(&s->bb, cl);
+  bool rsi_ready = ta_rsi_advance_(rs, cl);
+  double atr = ta_atr_update(at, h, l, cl);
+  double t = rs->gain + rs->loss;
+  bool t0 = ta_is_zero(t), c0 = ta_is_zero(cl);
+  ta_d2_ q = div2(rs->gain, t0 ? 1.0 : t, atr, c0 ? 1.0 : cl);
+  o->rsi = rsi_ready ? (t0 ? 0.0 : 100.0 * q[0]) : NAN;          /* ta_rsi_update */
+  o->atr = atr;
+  o->natr = c0 ? (isnan(atr) ? NAN : 0.0) : q[1] * 100.0;          /* ta_natr_from_atr */
+  ta_dmi_value d = ta_dmi_update(dm, h, l, cl);
+  o->adx = d.adx;
+  o->plus_di = d.plus_di;
+  o->minus_di = d.minus_di;
+}
+
+/* Bollinger (whose middle is the SMA bit for bit when the periods agree)
+ * and the SAR. */
+static inline __attribute__((always_inline)) void grp_bands(ta_bbands_state *bb, ta_sma_state *sma,
+                                                            bool sma_is_bb, ta_sar_state *sar,
+                                                            const data_candle *c, ta_values *o) {
+  ta_bbands_value b = ta_bbands_update(bb, c->close);
   o->bb_upper = b.upper;
   o->bb_middle = b.middle;
   o->bb_lower = b.lower;
   o->bb_width = b.width;
-  ta_dmi_value d = ta_dmi_update(&s->dmi, h, l, cl);
-  o->adx = d.adx;
-  o->plus_di = d.plus_di;
-  o->minus_di = d.minus_di;
-  double hi, lo;
-  bool full = ta_minmax_update(&s->stoch.mm, h, l, &hi, &lo);
-  ta_stoch_value st = ta_stoch_step(&s->stoch, full, cl, hi, lo);
-  o->stoch_k = st.k;
-  o->stoch_d = st.d;
-  if (s->willr_shares_window) o->willr = full ? ta_willr_from(cl, hi, lo) : NAN;
-  else o->willr = ta_willr_update(&s->willr, h, l, cl);
-  o->obv = ta_obv_update(&s->obv, cl, v);
-  o->vwap = ta_vwap_session_update(&s->vwap, c->ts, h, l, cl, v);
-  o->vwap_rolling = ta_vwap_update(&s->vwap_rolling, h, l, cl, v);
-  o->cci = ta_cci_update(&s->cci, h, l, cl);
-  o->mfi = ta_mfi_update(&s->mfi, h, l, cl, v);
-  o->roc = ta_roc_update(&s->roc, cl);
-  o->sar = ta_sar_update(&s->sar, h, l);
+  o->sma = sma_is_bb ? b.middle : ta_sma_update(sma, c->close);
+  o->sar = ta_sar_update(sar, c->high, c->low);
+}
+
+/* STOCH and WILLR: one min/max window and one divisor when the periods
+ * agree, TA-Lib's two quotients (c - lo) / diff and (hi - c) / -diff in
+ * one division. */
+static inline __attribute__((always_inline)) void grp_range(ta_stoch_state *st, ta_willr_state *wr,
+                                                            bool shared, const data_candle *c,
+                                                            ta_values *o) {
+  double h = c->high, l = c->low, cl = c->close, hi, lo;
+  bool full = ta_minmax_update(&st->mm, h, l, &hi, &lo);
+  double diff = ta_range_scale(hi, lo), fk = 0.0;
+  if (shared) {
+    double w = 0.0;
+    if (full && diff != 0.0) {
+      ta_d2_ q = div2(cl - lo, diff, hi - cl, -diff);
+      fk = q[0];
+      w = q[1];
+    }
+    o->willr = full ? w : NAN;
+  } else {
+    fk = full ? ta_stoch_fastk(cl, lo, diff) : 0.0;
+    o->willr = ta_willr_update(wr, h, l, cl);
+  }
+  ta_stoch_value v = ta_stoch_step(st, full, fk);
+  o->stoch_k = v.k;
+  o->stoch_d = v.d;
+}
+
+/* Everything on the typical price: CCI, MFI, both VWAPs; and ROC, whose
+ * quotient shares the division that makes the typical price. */
+static inline __attribute__((always_inline)) void grp_typical(ta_mfi_state *mf,
+                                                              ta_vwap_session_state *vs,
+                                                              ta_vwap_state *vr, ta_cci_state *cc,
+                                                              ta_roc_state *rc,
+                                                              const data_candle *c, ta_values *o) {
+  double cl = c->close, v = c->volume, old;
+  bool roc_ready = ta_roc_advance_(rc, cl, &old);
+  ta_d2_ q = div2(c->high + c->low + cl, 3.0, cl, old != 0.0 ? old : 1.0);
+  double tp = q[0]; /* ta_typical: (h + l + c) / 3 */
+  o->roc = roc_ready ? (old != 0.0 ? (q[1] - 1.0) * 100.0 : 0.0) : NAN; /* ta_roc_update */
+  o->cci = ta_cci_update_tp(cc, tp);
+  bool mfi_ready = ta_mfi_advance_(mf, tp, v);
+  ta_vwap_session_add_(vs, c->ts, tp, v);
+  bool vr_ready = ta_vwap_add_(vr, tp, v);
+  bool vs_vol = vs->v > 0.0, vr_vol = ta_vwap_has_volume_(vr);
+  ta_d2_ w = div2(vs->pv, vs_vol ? vs->v : 1.0, vr->pv, vr_vol ? vr->v : 1.0);
+  o->vwap = vs_vol ? w[0] : tp;                                  /* ta_vwap_session_update_tp */
+  o->vwap_rolling = vr_ready ? (vr_vol ? w[1] : tp) : NAN;        /* ta_vwap_update_tp */
+  double t = mf->pos_sum + mf->neg_sum;
+  o->mfi = mfi_ready ? (t < 1.0 ? 0.0 : 100.0 * (mf->pos_sum / t)) : NAN; /* ta_mfi_update_tp */
+}
+
+void ta_ind_set_update(ta_ind_set *s, const data_candle *c, ta_values *o) {
+  grp_typical(&s->mfi, &s->vwap, &s->vwap_rolling, &s->cci, &s->roc, c, o); /* longest chain first */
+  grp_range(&s->stoch, &s->willr, s->willr_shares_window, c, o);
+  grp_wilder(&s->macd, &s->rsi, &s->atr, &s->dmi, c, o);
+  grp_bands(&s->bb, &s->sma, s->sma_is_bb, &s->sar, c, o);
+  grp_light(&s->ema_fast, &s->ema_mid, &s->ema_slow, &s->vol_sma, &s->obv, c, o);
+}
+
+/* Candles per block: inputs and outputs of a block stay in L1. */
+#define TA_BLOCK 64
+
+void ta_ind_set_run(ta_ind_set *s, const data_candle *c, size_t n, ta_values *out) {
+  for (size_t b = 0; b < n; b += TA_BLOCK) {
+    size_t e = n - b < TA_BLOCK ? n : b + TA_BLOCK;
+    { /* states copied to locals: they live in registers through the loop */
+      ta_ema_state ef = s->ema_fast, em = s->ema_mid, es = s->ema_slow;
+      ta_sma_state vs = s->vol_sma;
+      ta_obv_state ob = s->obv;
+      for (size_t i = b; i < e; i++) grp_light(&ef, &em, &es, &vs, &ob, &c[i], &out[i]);
+      s->ema_fast = ef;
+      s->ema_mid = em;
+      s->ema_slow = es;
+      s->vol_sma = vs;
+      s->obv = ob;
+    }
+    {
+      ta_macd_state mc = s->macd;
+      ta_rsi_state rs = s->rsi;
+      ta_atr_state at = s->atr;
+      ta_dmi_state dm = s->dmi;
+      for (size_t i = b; i < e; i++) grp_wilder(&mc, &rs, &at, &dm, &c[i], &out[i]);
+      s->macd = mc;
+      s->rsi = rs;
+      s->atr = at;
+      s->dmi = dm;
+    }
+    {
+      ta_bbands_state bb = s->bb;
+      ta_sma_state sma = s->sma;
+      for (size_t i = b; i < e; i++) grp_bands(&bb, &sma, s->sma_is_bb, &s->sar, &c[i], &out[i]);
+      s->bb = bb;
+      s->sma = sma;
+    }
+    {
+      ta_stoch_state st = s->stoch;
+      ta_willr_state wr = s->willr;
+      for (size_t i = b; i < e; i++) grp_range(&st, &wr, s->willr_shares_window, &c[i], &out[i]);
+      s->stoch = st;
+      s->willr = wr;
+    }
+    {
+      ta_mfi_state mf = s->mfi;
+      ta_vwap_session_state vs = s->vwap;
+      ta_vwap_state vr = s->vwap_rolling;
+      ta_roc_state rc = s->roc;
+      for (size_t i = b; i < e; i++) grp_typical(&mf, &vs, &vr, &s->cci, &rc, &c[i], &out[i]);
+      s->mfi = mf;
+      s->vwap = vs;
+      s->vwap_rolling = vr;
+      s->roc = rc;
+    }
+  }
 }
 
 lb_err ta_compute_all(const data_candle *c, size_t n, const ta_params *p, ta_values *out) {
@@ -192,7 +340,7 @@ lb_err ta_compute_all(const data_candle *c, size_t n, const ta_params *p, ta_val
   ta_ind_set s;
   lb_err e = ta_ind_set_init(&s, p);
   if (e) return e;
-  for (size_t i = 0; i < n; i++) ta_ind_set_update(&s, &c[i], &out[i]);
+  ta_ind_set_run(&s, c, n, out);
   ta_ind_set_close(&s);
   return LB_OK;
 }

@@ -8,6 +8,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ta/ta.h"
 
@@ -94,11 +97,25 @@ lb_err ta_macd(const double *in, size_t n, int fast, int slow, int signal, doubl
   ta_macd_state s;
   lb_err e = ta_macd_init(&s, fast, slow, signal);
   if (e) return e;
-  for (size_t i = 0; i < n; i++) {
+  size_t i = 0, warm = (size_t)ta_macd_lookback(fast, slow, signal) + 1;
+  for (; i < n && i < warm; i++) {
     ta_macd_value v = ta_macd_update(&s, in[i]);
     macd[i] = v.macd;
     signal_out[i] = v.signal;
     hist[i] = v.hist;
+  }
+  /* Past the warm-up, ta_macd_update's steady branch with nothing else:
+   * the same three EMA steps in the same order, the same numbers. */
+  double fv = s.fv, sv = s.sv, gv = s.gv, kf = s.kf, ks = s.ks, kg = s.kg;
+  for (; i < n; i++) {
+    double x = in[i];
+    fv = (x - fv) * kf + fv;
+    sv = (x - sv) * ks + sv;
+    double line = fv - sv;
+    gv = (line - gv) * kg + gv;
+    macd[i] = line;
+    signal_out[i] = gv;
+    hist[i] = line - gv;
   }
   return LB_OK;
 }
@@ -137,16 +154,6 @@ lb_err ta_natr(const double *high, const double *low, const double *close, size_
 /* Once per `period` bars: the sums are centred on the current mean and
  * added up again from the window, so rounding never accumulates and the
  * variance is a difference of small numbers (E[(x-c)^2] - E[x-c]^2, c ~ mean). */
-ta_centred_sums_ ta_bbands_resync_(const double *ring, int period, double c) {
-  ta_centred_sums_ r = {0.0, 0.0};
-  for (int i = 0; i < period; i++) {
-    double d = ring[i] - c;
-    r.s1 += d;
-    r.s2 += d * d;
-  }
-  return r;
-}
-
 lb_err ta_bbands(const double *in, size_t n, int period, double k, double *upper, double *middle,
                  double *lower) {
   NEED(in);
@@ -156,13 +163,32 @@ lb_err ta_bbands(const double *in, size_t n, int period, double k, double *upper
   ta_bbands_state s;
   lb_err e = ta_bbands_init(&s, period, k);
   if (e) return e;
+  /* Pass 1: mean and variance (the variance waits in `upper`). */
   for (size_t i = 0; i < n; i++) {
-    ta_bbands_value v = ta_bbands_update(&s, in[i]);
-    upper[i] = v.upper;
-    middle[i] = v.middle;
-    lower[i] = v.lower;
+    double mean = NAN, var = NAN;
+    ta_bbands_advance_(&s, in[i], &mean, &var);
+    middle[i] = mean;
+    upper[i] = var;
   }
   ta_bbands_close(&s);
+  /* Pass 2: the bands, square roots two at a time where the CPU has them
+   * (a square root is correctly rounded either way: the same numbers as
+   * ta_bbands_update). */
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128d eps = _mm_set1_pd(TA_EPSILON), kk = _mm_set1_pd(k);
+  for (; i + 2 <= n; i += 2) {
+    __m128d var = _mm_loadu_pd(&upper[i]), mean = _mm_loadu_pd(&middle[i]);
+    __m128d dev = _mm_mul_pd(_mm_andnot_pd(_mm_cmplt_pd(var, eps), _mm_sqrt_pd(var)), kk);
+    _mm_storeu_pd(&upper[i], _mm_add_pd(mean, dev));
+    _mm_storeu_pd(&lower[i], _mm_sub_pd(mean, dev));
+  }
+#endif
+  for (; i < n; i++) {
+    double var = upper[i], dev = var < TA_EPSILON ? 0.0 : sqrt(var) * k;
+    upper[i] = middle[i] + dev;
+    lower[i] = middle[i] - dev;
+  }
   return LB_OK;
 }
 
@@ -206,17 +232,6 @@ lb_err ta_minus_di(const double *high, const double *low, const double *close, s
 /* ==== Sliding min/max, STOCH, WILLR ==== */
 
 /* A block is complete: its suffix extremes serve the next `period` windows. */
-void ta_minmax_block_(const double *hi_blk, const double *lo_blk, double *hi_suf, double *lo_suf,
-                      int period) {
-  double h = -INFINITY, l = INFINITY;
-  for (int j = period - 1; j >= 0; j--) {
-    h = hi_blk[j] > h ? hi_blk[j] : h;
-    l = lo_blk[j] < l ? lo_blk[j] : l;
-    hi_suf[j] = h;
-    lo_suf[j] = l;
-  }
-}
-
 lb_err ta_stoch(const double *high, const double *low, const double *close, size_t n, int fastk,
                 int slowk, int slowd, double *k, double *d) {
   NEED(high);
@@ -267,52 +282,50 @@ lb_err ta_obv(const double *close, const double *volume, size_t n, double *out) 
 lb_err ta_cci_init(ta_cci_state *s, int period) {
   memset(s, 0, sizeof *s);
   if (!period_ok(period, 2)) return LB_EINVAL;
-  if (!(s->ring = ring_new(period))) return LB_ENOMEM;
+  if (!(s->ring = ring_new(2 * period))) return LB_ENOMEM;
+  s->prefix = s->ring + period;
   s->period = period;
   return LB_OK;
 }
 
 void ta_cci_close(ta_cci_state *s) {
   free(s->ring);
-  s->ring = NULL;
+  s->ring = s->prefix = NULL;
 }
 
-/* TA-Lib's order: the ring is laid out by bar index modulo period and summed
- * from slot 0, so these are TA-Lib's values bit for bit, with one deliberate
+/* The mean of the window is TA-Lib's bit for bit: the ring is laid out by
+ * bar index modulo period and summed from slot 0 in order (the deviation of
+ * the bar from the mean is a small difference of large numbers, so the
+ * mean's last bit matters).  Only the slot of the new bar changed, so the
+ * prefix sums before it still hold and the sum restarts from there.  The mean deviation is a sum of absolute values
+ * (no cancellation), so it takes four partial sums, and the quotient one
+ * division: a unit or two in the last place from TA-Lib's.  One deliberate
  * exception: a mean deviation below 1e-13 of the price (a flat window) is
  * taken as 0.  TA-Lib tests it against exactly 0, so over a constant series
- * the rounding of the mean (a few units in the last place) gives it +/-66.7
- * instead of 0.  No real market has a window that flat. */
-double ta_cci_update(ta_cci_state *s, double h, double l, double c) {
-  int p = s->period;
-  double tp = (h + l + c) / 3.0;
-  s->ring[s->pos] = tp;
+ * the rounding of the mean gives it +/-66.7 instead of 0.  No real market
+ * has a window that flat. */
+double ta_cci_update_tp(ta_cci_state *s, double tp) {
+  int p = s->period, q = s->pos;
+  const double *r = s->ring;
+  double *pre = s->prefix;
+  s->ring[q] = tp;
+  double sum = q == 0 ? 0.0 : pre[q - 1];
+  int j = q;
+  for (; j < p; j++) pre[j] = sum += r[j]; /* TA-Lib: 0 + r[0] + r[1] + ... in order */
   if (++s->pos == p) s->pos = 0;
   if (++s->n < p) return NAN;
-  /* Unrolled by hand (the same sequential order: the sums stay TA-Lib's);
-   * bars are independent, so fewer loop instructions let the CPU overlap
-   * the latency chains of consecutive bars. */
-  const double *r = s->ring;
-  double avg = 0.0;
-  int j = 0;
-  for (; j + 4 <= p; j += 4) {
-    avg += r[j];
-    avg += r[j + 1];
-    avg += r[j + 2];
-    avg += r[j + 3];
-  }
-  for (; j < p; j++) avg += r[j];
-  avg /= p;
-  double dev = 0.0;
+  double avg = sum / p;
+  double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;
   for (j = 0; j + 4 <= p; j += 4) {
-    dev += fabs(r[j] - avg);
-    dev += fabs(r[j + 1] - avg);
-    dev += fabs(r[j + 2] - avg);
-    dev += fabs(r[j + 3] - avg);
+    d0 += fabs(r[j] - avg);
+    d1 += fabs(r[j + 1] - avg);
+    d2 += fabs(r[j + 2] - avg);
+    d3 += fabs(r[j + 3] - avg);
   }
-  for (; j < p; j++) dev += fabs(r[j] - avg);
+  for (; j < p; j++) d0 += fabs(r[j] - avg);
+  double dev = (d0 + d1) + (d2 + d3);
   double t = tp - avg;
-  if (t != 0.0 && dev > 1e-13 * p * fabs(avg)) return t / (0.015 * (dev / p));
+  if (t != 0.0 && dev > 1e-13 * p * fabs(avg)) return t * (p / 0.015) / dev;
   return 0.0;
 }
 
@@ -477,52 +490,6 @@ lb_err ta_vwap_session(const lb_ms *ts, const double *high, const double *low, c
   for (size_t i = 0; i < n; i++)
     out[i] = ta_vwap_session_update(&s, ts[i], high[i], low[i], close[i], volume[i]);
   return LB_OK;
-}
-
-lb_err ta_vwap_init(ta_vwap_state *s, int period) {
-  memset(s, 0, sizeof *s);
-  if (!period_ok(period, 1)) return LB_EINVAL;
-  s->pv_ring = ring_new(period);
-  s->v_ring = ring_new(period);
-  if (!s->pv_ring || !s->v_ring) {
-    ta_vwap_close(s);
-    return LB_ENOMEM;
-  }
-  s->period = period;
-  return LB_OK;
-}
-
-void ta_vwap_close(ta_vwap_state *s) {
-  free(s->pv_ring);
-  free(s->v_ring);
-  s->pv_ring = s->v_ring = NULL;
-}
-
-/* Rolling sums with a full re-summation every `period` bars (no drift), and
- * a count of bars with volume so an all-zero window reads exactly "no
- * volume" instead of a ratio of rounding residues. */
-double ta_vwap_update(ta_vwap_state *s, double h, double l, double c, double v) {
-  double tp = (h + l + c) / 3.0, pv = tp * v;
-  int at = s->pos;
-  s->nonzero += (v > 0.0) - (s->v_ring[at] > 0.0);
-  s->pv += pv - s->pv_ring[at];
-  s->v += v - s->v_ring[at];
-  s->pv_ring[at] = pv;
-  s->v_ring[at] = v;
-  if (++s->pos == s->period) {
-    s->pos = 0;
-    double spv = 0.0, sv = 0.0;
-    for (int i = 0; i < s->period; i++) {
-      spv += s->pv_ring[i];
-      sv += s->v_ring[i];
-    }
-    s->pv = spv;
-    s->v = sv;
-  }
-  if (s->nonzero == 0) s->pv = s->v = 0.0; /* drop rounding residues */
-  if (++s->n < s->period) return NAN;
-  if (s->nonzero == 0 || !(s->v > 0.0)) return tp;
-  return s->pv / s->v;
 }
 
 lb_err ta_vwap(const double *high, const double *low, const double *close, const double *volume,

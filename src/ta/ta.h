@@ -211,6 +211,7 @@ typedef struct {
   ta_stoch_state stoch;
   ta_willr_state willr;
   bool willr_shares_window; /* same period as stoch's %K: one min/max window */
+  bool sma_is_bb;           /* same period as Bollinger: its middle is the SMA */
   ta_obv_state obv;
   ta_vwap_session_state vwap;
   ta_vwap_state vwap_rolling;
@@ -222,7 +223,12 @@ typedef struct {
 
 lb_err ta_ind_set_init(ta_ind_set *s, const ta_params *p);
 void ta_ind_set_close(ta_ind_set *s);
+/* One closed candle (the engine's per-candle path). */
 void ta_ind_set_update(ta_ind_set *s, const data_candle *c, ta_values *out);
+/* n candles at once, out[i] for each: the same numbers as n calls of
+ * ta_ind_set_update, faster (groups of indicators run over blocks of
+ * candles, so their latency chains overlap across candles). */
+void ta_ind_set_run(ta_ind_set *s, const data_candle *c, size_t n, ta_values *out);
 
 /* Batch over a whole series: out[i] for every candle (allocates nothing but
  * the windows).  p NULL = defaults. */

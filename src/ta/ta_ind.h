@@ -37,9 +37,12 @@
  * requirement (tests/ta) is a relative difference <= 1e-9 on every value.
  * Where a value is a small difference of large ones and one unit in the
  * last place would show, TA-Lib's exact operation order is kept: MACD's
- * three EMAs and STOCH's two means (ta_sma_update_exact) are TA-Lib's bit
- * for bit, as are CCI (but for flat windows, below), MFI, WILLR, ROC, OBV
- * and SAR.
+ * three EMAs and STOCH (fast %K and its two running means,
+ * ta_sma_update_exact) are TA-Lib's bit for bit, as are WILLR, MFI, ROC,
+ * OBV, SAR and the mean of CCI's window.
+ * Divisions are the scarcest resource of the fused pass, so CCI's mean
+ * deviation (a sum of absolute values: no cancellation) is summed in four
+ * parts and divided once: a unit or two in the last place.
  * Bollinger's standard deviation is computed from sums centred on a recent
  * mean (resynchronised every `period` bars) instead of TA-Lib's raw sum of
  * squares: same definition (population), fewer cancellation errors.
@@ -78,6 +81,14 @@
 #include "core/err.h"
 #include "core/time.h"
 
+/* The per-bar updates are always inlined: the fused pass and the batch
+ * loops keep their states in registers only if the update is inlined. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TA_HOT static inline __attribute__((always_inline))
+#else
+#define TA_HOT static inline
+#endif
+
 /* Periods accepted by every indicator (TA-Lib's upper bound). */
 #define TA_MAX_PERIOD 100000
 
@@ -96,6 +107,10 @@ static inline double ta_keep_if_(int keep, double x) {
   memcpy(&x, &b, sizeof x);
   return x;
 }
+
+/* Typical price (h + l + c) / 3, TA-Lib's order.  CCI, MFI and VWAP take
+ * it precomputed (the _tp updates) so the fused pass divides once. */
+static inline double ta_typical(double h, double l, double c) { return (h + l + c) / 3.0; }
 
 /* True range of a bar given the previous close (Wilder). */
 static inline double ta_true_range(double h, double l, double prev_close) {
@@ -144,7 +159,7 @@ static inline void ta_sma_close(ta_sma_state *s) {
   free(s->ring);
   s->ring = NULL;
 }
-static inline double ta_sma_update(ta_sma_state *s, double x) {
+TA_HOT double ta_sma_update(ta_sma_state *s, double x) {
   double old = s->ring[s->pos];
   s->ring[s->pos] = x;
   if (++s->pos == s->period) s->pos = 0;
@@ -153,11 +168,11 @@ static inline double ta_sma_update(ta_sma_state *s, double x) {
 }
 lb_err ta_sma(const double *in, size_t n, int period, double *out);
 /* The same mean in TA-Lib's own operation order (sum += new; out = sum /
- * period; sum -= oldest): bit for bit TA-Lib.  Used where a mean of small
- * numbers next to large ones must match TA-Lib to the last place (the %K
- * and %D smoothing of STOCH).  A state is driven by one update function
- * only. */
-static inline double ta_sma_update_exact(ta_sma_state *s, double x) {
+ * period; sum -= oldest), bit for bit: a running mean of values near 0
+ * that once held values near 100 keeps the last bits of those (the %K and
+ * %D smoothing of STOCH), so they must be TA-Lib's to match it relatively.
+ * A state is driven by one update function only. */
+TA_HOT double ta_sma_update_exact(ta_sma_state *s, double x) {
   s->sum += x;
   s->ring[s->pos] = x;
   if (++s->pos == s->period) s->pos = 0;
@@ -185,7 +200,7 @@ static inline lb_err ta_ema_init(ta_ema_state *s, int period) {
   s->k1 = 1.0 - s->k;
   return LB_OK;
 }
-static inline double ta_ema_update(ta_ema_state *s, double x) {
+TA_HOT double ta_ema_update(ta_ema_state *s, double x) {
   if (s->n >= s->period) {
     s->n++;
     return s->value = s->value * s->k1 + x * s->k;
@@ -213,11 +228,14 @@ static inline lb_err ta_rsi_init(ta_rsi_state *s, int period) {
   s->a = (period - 1.0) / period;
   return LB_OK;
 }
-static inline double ta_rsi_update(ta_rsi_state *s, double x) {
+/* Internal: advances the averages; true once RSI has a value (then
+ * gain / (gain + loss) is read by ta_rsi_update, or by the fused pass,
+ * which divides two things at once). */
+TA_HOT bool ta_rsi_advance_(ta_rsi_state *s, double x) {
   int64_t n = s->n++;
   if (n == 0) {
     s->prev = x;
-    return NAN;
+    return false;
   }
   double d = x - s->prev;
   s->prev = x;
@@ -225,7 +243,7 @@ static inline double ta_rsi_update(ta_rsi_state *s, double x) {
   if (n < s->period) {
     s->gain += up;
     s->loss += dn;
-    return NAN;
+    return false;
   }
   if (n == s->period) {
     s->gain = (s->gain + up) / s->period;
@@ -234,6 +252,10 @@ static inline double ta_rsi_update(ta_rsi_state *s, double x) {
     s->gain = s->gain * s->a + up * s->b;
     s->loss = s->loss * s->a + dn * s->b;
   }
+  return true;
+}
+TA_HOT double ta_rsi_update(ta_rsi_state *s, double x) {
+  if (!ta_rsi_advance_(s, x)) return NAN;
   double t = s->gain + s->loss;
   return ta_is_zero(t) ? 0.0 : 100.0 * (s->gain / t);
 }
@@ -270,7 +292,7 @@ static inline lb_err ta_macd_init(ta_macd_state *s, int fast, int slow, int sign
   s->kg = 2.0 / (signal + 1.0);
   return LB_OK;
 }
-static inline ta_macd_value ta_macd_update(ta_macd_state *s, double x) {
+TA_HOT ta_macd_value ta_macd_update(ta_macd_state *s, double x) {
   ta_macd_value r = {NAN, NAN, NAN};
   int64_t n = s->n++;
   int64_t m = n - (s->slow - 1); /* index in the MACD line */
@@ -321,7 +343,7 @@ static inline lb_err ta_atr_init(ta_atr_state *s, int period) {
   s->a = (period - 1.0) / period;
   return LB_OK;
 }
-static inline double ta_atr_update(ta_atr_state *s, double h, double l, double c) {
+TA_HOT double ta_atr_update(ta_atr_state *s, double h, double l, double c) {
   int64_t n = s->n++;
   if (n == 0) {
     s->prev_close = c;
@@ -379,9 +401,19 @@ static inline void ta_bbands_close(ta_bbands_state *s) {
 typedef struct {
   double s1, s2;
 } ta_centred_sums_;
-ta_centred_sums_ ta_bbands_resync_(const double *ring, int period, double c);
-static inline ta_bbands_value ta_bbands_update(ta_bbands_state *s, double x) {
-  ta_bbands_value r = {NAN, NAN, NAN, NAN};
+static inline ta_centred_sums_ ta_bbands_resync_(const double *ring, int period, double c) {
+  ta_centred_sums_ r = {0.0, 0.0};
+  for (int i = 0; i < period; i++) {
+    double d = ring[i] - c;
+    r.s1 += d;
+    r.s2 += d * d;
+  }
+  return r;
+}
+
+/* Internal: adds x; once the window is full, its mean and population
+ * variance (the batch form takes square roots two at a time). */
+TA_HOT bool ta_bbands_advance_(ta_bbands_state *s, double x, double *mean, double *var) {
   double old = s->ring[s->pos];
   s->ring[s->pos] = x;
   s->sum += x - old;
@@ -402,9 +434,16 @@ static inline ta_bbands_value ta_bbands_update(ta_bbands_state *s, double x) {
     s->s1 = cs.s1;
     s->s2 = cs.s2;
   }
-  if (s->n < s->period) return r;
-  double mean = s->sum * s->inv, m1 = s->s1 * s->inv;
-  double var = s->s2 * s->inv - m1 * m1;
+  if (s->n < s->period) return false;
+  double m1 = s->s1 * s->inv;
+  *mean = s->sum * s->inv;
+  *var = s->s2 * s->inv - m1 * m1;
+  return true;
+}
+TA_HOT ta_bbands_value ta_bbands_update(ta_bbands_state *s, double x) {
+  ta_bbands_value r = {NAN, NAN, NAN, NAN};
+  double mean, var;
+  if (!ta_bbands_advance_(s, x, &mean, &var)) return r;
   double dev = var < TA_EPSILON ? 0.0 : sqrt(var) * s->k;
   r.middle = mean;
   r.upper = mean + dev;
@@ -438,7 +477,7 @@ static inline lb_err ta_dmi_init(ta_dmi_state *s, int period) {
   s->a = 1.0 - s->b;
   return LB_OK;
 }
-static inline ta_dmi_value ta_dmi_update(ta_dmi_state *s, double h, double l, double c) {
+TA_HOT ta_dmi_value ta_dmi_update(ta_dmi_state *s, double h, double l, double c) {
   ta_dmi_value r = {NAN, NAN, NAN};
   int64_t n = s->n++;
   if (n == 0) {
@@ -541,11 +580,20 @@ static inline lb_err ta_minmax_init(ta_minmax_state *s, int period) {
   return LB_OK;
 }
 /* Internal, once per completed block: its suffix extremes. */
-void ta_minmax_block_(const double *hi_blk, const double *lo_blk, double *hi_suf, double *lo_suf,
-                      int period);
+static inline void ta_minmax_block_(const double *hi_blk, const double *lo_blk, double *hi_suf, double *lo_suf,
+                      int period) {
+  double h = -INFINITY, l = INFINITY;
+  for (int j = period - 1; j >= 0; j--) {
+    h = hi_blk[j] > h ? hi_blk[j] : h;
+    l = lo_blk[j] < l ? lo_blk[j] : l;
+    hi_suf[j] = h;
+    lo_suf[j] = l;
+  }
+}
+
 /* Adds a bar; afterwards *hi and *lo are the extremes of the last `period` bars
  * (of all bars while filling).  Returns true once `period` bars were seen. */
-static inline bool ta_minmax_update(ta_minmax_state *s, double h, double l, double *hi,
+TA_HOT bool ta_minmax_update(ta_minmax_state *s, double h, double l, double *hi,
                                     double *lo) {
   int q = s->pos;
   s->hi_blk[q] = h;
@@ -593,32 +641,47 @@ static inline lb_err ta_stoch_init(ta_stoch_state *s, int fastk, int slowk, int 
   if (e) ta_stoch_close(s);
   return e;
 }
-/* Fast %K from the window's extremes (TA-Lib's operation order). */
-static inline double ta_stoch_fastk(double c, double hi, double lo) {
-  double diff = (hi - lo) / 100.0;
+/* (highest - lowest) / 100 of a window, TA-Lib's divisor for fast %K and
+ * (negated) for %R; 0 when they are equal, and then both are 0. */
+static inline double ta_range_scale(double hi, double lo) { return (hi - lo) / 100.0; }
+/* Fast %K, TA-Lib's expression bit for bit: %K is a running mean of it, and
+ * a mean of values near 0 that once held values near 100 keeps their last
+ * bits, so they must be TA-Lib's. */
+static inline double ta_stoch_fastk(double c, double lo, double diff) {
   return diff != 0.0 ? (c - lo) / diff : 0.0;
 }
-static inline double ta_sma_or_copy_(ta_sma_state *s, double x) {
+TA_HOT double ta_sma_or_copy_(ta_sma_state *s, double x) {
   return s->period == 1 ? x : ta_sma_update_exact(s, x); /* TA-Lib's MA(1) is a copy */
 }
-/* The %K/%D part, given the window's extremes (the fused pass shares one
- * window between STOCH and WILLR). */
-static inline ta_stoch_value ta_stoch_step(ta_stoch_state *s, bool full, double c, double hi,
-                                           double lo) {
+/* %D: the running sum in TA-Lib's order, the division as a multiplication
+ * (nothing downstream keeps its last bit). */
+TA_HOT double ta_stoch_d_(ta_sma_state *s, double k) {
+  if (s->period == 1) return k;
+  s->sum += k;
+  s->ring[s->pos] = k;
+  if (++s->pos == s->period) s->pos = 0;
+  if (++s->n < s->period) return NAN;
+  double out = s->sum * s->inv;
+  s->sum -= s->ring[s->pos];
+  return out;
+}
+/* The %K/%D part, given fast %K (the fused pass shares one window and one
+ * divisor between STOCH and WILLR). */
+TA_HOT ta_stoch_value ta_stoch_step(ta_stoch_state *s, bool full, double fastk) {
   ta_stoch_value r = {NAN, NAN};
   if (!full) return r;
-  double k = ta_sma_or_copy_(&s->k_sma, ta_stoch_fastk(c, hi, lo));
+  double k = ta_sma_or_copy_(&s->k_sma, fastk);
   if (isnan(k)) return r;
-  double d = ta_sma_or_copy_(&s->d_sma, k);
+  double d = ta_stoch_d_(&s->d_sma, k);
   if (isnan(d)) return r;
   r.k = k;
   r.d = d;
   return r;
 }
-static inline ta_stoch_value ta_stoch_update(ta_stoch_state *s, double h, double l, double c) {
+TA_HOT ta_stoch_value ta_stoch_update(ta_stoch_state *s, double h, double l, double c) {
   double hi, lo;
   bool full = ta_minmax_update(&s->mm, h, l, &hi, &lo);
-  return ta_stoch_step(s, full, c, hi, lo);
+  return ta_stoch_step(s, full, full ? ta_stoch_fastk(c, lo, ta_range_scale(hi, lo)) : 0.0);
 }
 lb_err ta_stoch(const double *high, const double *low, const double *close, size_t n, int fastk,
                 int slowk, int slowd, double *k, double *d);
@@ -635,13 +698,15 @@ static inline lb_err ta_willr_init(ta_willr_state *s, int period) {
   return ta_minmax_init(&s->mm, period);
 }
 static inline void ta_willr_close(ta_willr_state *s) { ta_minmax_close(&s->mm); }
-static inline double ta_willr_from(double c, double hi, double lo) {
-  double diff = (hi - lo) / (-100.0);
-  return diff != 0.0 ? (hi - c) / diff : 0.0;
+/* %R from the window's high and ta_range_scale(): TA-Lib divides by
+ * (hi - lo) / -100, which is exactly -diff. */
+static inline double ta_willr_from(double c, double hi, double diff) {
+  return diff != 0.0 ? (hi - c) / -diff : 0.0;
 }
-static inline double ta_willr_update(ta_willr_state *s, double h, double l, double c) {
+TA_HOT double ta_willr_update(ta_willr_state *s, double h, double l, double c) {
   double hi, lo;
-  return ta_minmax_update(&s->mm, h, l, &hi, &lo) ? ta_willr_from(c, hi, lo) : NAN;
+  if (!ta_minmax_update(&s->mm, h, l, &hi, &lo)) return NAN;
+  return ta_willr_from(c, hi, ta_range_scale(hi, lo));
 }
 lb_err ta_willr(const double *high, const double *low, const double *close, size_t n, int period,
                 double *out);
@@ -654,7 +719,7 @@ typedef struct {
 } ta_obv_state;
 
 static inline void ta_obv_init(ta_obv_state *s) { memset(s, 0, sizeof *s); }
-static inline double ta_obv_update(ta_obv_state *s, double c, double v) {
+TA_HOT double ta_obv_update(ta_obv_state *s, double c, double v) {
   if (s->n++ == 0) {
     s->prev = c;
     return s->obv = v;
@@ -668,18 +733,23 @@ static inline double ta_obv_update(ta_obv_state *s, double c, double v) {
 lb_err ta_obv(const double *close, const double *volume, size_t n, double *out);
 
 /* ==== CCI over `period` bars (2..MAX), typical price (h+l+c)/3, constant
- * 0.015.  O(period) per bar (mean deviation). ==== */
+ * 0.015.  O(period) per bar (mean deviation; the window's sum reuses the
+ * prefix sums of the slots that did not change). ==== */
 
 typedef struct {
   int period;
-  double *ring;
+  double *ring;   /* the window, slot = bar index % period */
+  double *prefix; /* prefix[k] = ring[0] + ... + ring[k], summed in that order */
   int pos;
   int64_t n;
 } ta_cci_state;
 
 lb_err ta_cci_init(ta_cci_state *s, int period);
 void ta_cci_close(ta_cci_state *s);
-double ta_cci_update(ta_cci_state *s, double h, double l, double c);
+double ta_cci_update_tp(ta_cci_state *s, double tp);
+static inline double ta_cci_update(ta_cci_state *s, double h, double l, double c) {
+  return ta_cci_update_tp(s, ta_typical(h, l, c));
+}
 lb_err ta_cci(const double *high, const double *low, const double *close, size_t n, int period,
               double *out);
 
@@ -705,12 +775,13 @@ static inline lb_err ta_mfi_init(ta_mfi_state *s, int period) {
   s->period = period;
   return LB_OK;
 }
-static inline double ta_mfi_update(ta_mfi_state *s, double h, double l, double c, double v) {
+/* Internal: advances the window; true once MFI has a value (from
+ * pos_sum and neg_sum). */
+TA_HOT bool ta_mfi_advance_(ta_mfi_state *s, double tp, double v) {
   int64_t n = s->n++;
-  double tp = (h + l + c) / 3.0;
   if (n == 0) {
     s->prev_tp = tp;
-    return NAN;
+    return false;
   }
   if (n > s->period) { /* the oldest flow leaves the window first */
     s->pos_sum -= s->pos_mf[s->idx];
@@ -725,9 +796,15 @@ static inline double ta_mfi_update(ta_mfi_state *s, double h, double l, double c
   s->neg_sum += nf; /* + 0.0 leaves a sum unchanged: TA-Lib's values, no branch */
   s->pos_sum += pf;
   if (++s->idx == s->period) s->idx = 0;
-  if (n < s->period) return NAN;
+  return n >= s->period;
+}
+TA_HOT double ta_mfi_update_tp(ta_mfi_state *s, double tp, double v) {
+  if (!ta_mfi_advance_(s, tp, v)) return NAN;
   double t = s->pos_sum + s->neg_sum;
   return t < 1.0 ? 0.0 : 100.0 * (s->pos_sum / t);
+}
+static inline double ta_mfi_update(ta_mfi_state *s, double h, double l, double c, double v) {
+  return ta_mfi_update_tp(s, ta_typical(h, l, c), v);
 }
 lb_err ta_mfi(const double *high, const double *low, const double *close, const double *volume,
               size_t n, int period, double *out);
@@ -752,11 +829,16 @@ static inline void ta_roc_close(ta_roc_state *s) {
   free(s->ring);
   s->ring = NULL;
 }
-static inline double ta_roc_update(ta_roc_state *s, double x) {
-  double old = s->ring[s->pos];
+/* Internal: pushes x; true once ROC has a value, *old = x `period` ago. */
+TA_HOT bool ta_roc_advance_(ta_roc_state *s, double x, double *old) {
+  *old = s->ring[s->pos];
   s->ring[s->pos] = x;
   if (++s->pos == s->period) s->pos = 0;
-  if (s->n++ < s->period) return NAN;
+  return s->n++ >= s->period;
+}
+TA_HOT double ta_roc_update(ta_roc_state *s, double x) {
+  double old;
+  if (!ta_roc_advance_(s, x, &old)) return NAN;
   return old != 0.0 ? ((x / old) - 1.0) * 100.0 : 0.0;
 }
 lb_err ta_roc(const double *in, size_t n, int period, double *out);
@@ -791,18 +873,25 @@ typedef struct {
 } ta_vwap_session_state;
 
 static inline void ta_vwap_session_init(ta_vwap_session_state *s) { memset(s, 0, sizeof *s); }
-static inline double ta_vwap_session_update(ta_vwap_session_state *s, lb_ms ts, double h, double l,
-                                            double c, double v) {
+/* Internal: adds a bar to the session sums (pv, v). */
+TA_HOT void ta_vwap_session_add_(ta_vwap_session_state *s, lb_ms ts, double tp, double v) {
   int64_t day = ts / LB_MS_DAY - (ts % LB_MS_DAY < 0);
   if (s->n++ == 0 || day != s->day) {
     s->day = day;
     s->pv = 0.0;
     s->v = 0.0;
   }
-  double tp = (h + l + c) / 3.0;
   s->pv += tp * v;
   s->v += v;
+}
+TA_HOT double ta_vwap_session_update_tp(ta_vwap_session_state *s, lb_ms ts, double tp,
+                                               double v) {
+  ta_vwap_session_add_(s, ts, tp, v);
   return s->v > 0.0 ? s->pv / s->v : tp;
+}
+static inline double ta_vwap_session_update(ta_vwap_session_state *s, lb_ms ts, double h, double l,
+                                            double c, double v) {
+  return ta_vwap_session_update_tp(s, ts, ta_typical(h, l, c), v);
 }
 lb_err ta_vwap_session(const lb_ms *ts, const double *high, const double *low, const double *close,
                        const double *volume, size_t n, double *out);
@@ -815,9 +904,61 @@ typedef struct {
   int64_t n;
 } ta_vwap_state;
 
-lb_err ta_vwap_init(ta_vwap_state *s, int period);
-void ta_vwap_close(ta_vwap_state *s);
-double ta_vwap_update(ta_vwap_state *s, double h, double l, double c, double v);
+static inline void ta_vwap_close(ta_vwap_state *s) {
+  free(s->pv_ring);
+  s->pv_ring = s->v_ring = NULL;
+}
+static inline lb_err ta_vwap_init(ta_vwap_state *s, int period) {
+  memset(s, 0, sizeof *s);
+  if (!ta_period_ok_(period, 1)) return LB_EINVAL;
+  if (!(s->pv_ring = calloc(2 * (size_t)period, sizeof(double)))) return LB_ENOMEM;
+  s->v_ring = s->pv_ring + period;
+  s->period = period;
+  return LB_OK;
+}
+/* Internal, every `period` bars: the window's sums added up again. */
+typedef struct {
+  double pv, v;
+} ta_vwap_sums_;
+static inline ta_vwap_sums_ ta_vwap_resync_(const double *pv_ring, const double *v_ring, int period) {
+  ta_vwap_sums_ r = {0.0, 0.0};
+  for (int i = 0; i < period; i++) {
+    r.pv += pv_ring[i];
+    r.v += v_ring[i];
+  }
+  return r;
+}
+
+/* Internal: adds a bar; true once the window is full.  Rolling sums with a
+ * full re-summation every `period` bars (no drift), and a count of bars
+ * with volume so an all-zero window reads exactly "no volume" instead of a
+ * ratio of rounding residues.  The value: tp when the window has no
+ * volume, else pv / v. */
+TA_HOT bool ta_vwap_add_(ta_vwap_state *s, double tp, double v) {
+  double pv = tp * v;
+  int at = s->pos;
+  s->nonzero += (v > 0.0) - (s->v_ring[at] > 0.0);
+  s->pv += pv - s->pv_ring[at];
+  s->v += v - s->v_ring[at];
+  s->pv_ring[at] = pv;
+  s->v_ring[at] = v;
+  if (++s->pos == s->period) {
+    s->pos = 0;
+    ta_vwap_sums_ r = ta_vwap_resync_(s->pv_ring, s->v_ring, s->period);
+    s->pv = r.pv;
+    s->v = r.v;
+  }
+  if (s->nonzero == 0) s->pv = s->v = 0.0; /* drop rounding residues */
+  return ++s->n >= s->period;
+}
+TA_HOT bool ta_vwap_has_volume_(const ta_vwap_state *s) { return s->nonzero != 0 && s->v > 0.0; }
+TA_HOT double ta_vwap_update_tp(ta_vwap_state *s, double tp, double v) {
+  if (!ta_vwap_add_(s, tp, v)) return NAN;
+  return ta_vwap_has_volume_(s) ? s->pv / s->v : tp;
+}
+TA_HOT double ta_vwap_update(ta_vwap_state *s, double h, double l, double c, double v) {
+  return ta_vwap_update_tp(s, ta_typical(h, l, c), v);
+}
 lb_err ta_vwap(const double *high, const double *low, const double *close, const double *volume,
                size_t n, int period, double *out);
 
