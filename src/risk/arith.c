@@ -49,6 +49,24 @@ lb_dec risk_i_max_qty(const lb_symbol_rules *r) {
   return r->market_max_qty > 0 ? r->market_max_qty : r->max_qty;
 }
 
+lb_err risk_i_exit_fill(lb_action side, lb_dec trigger, lb_dec slip_rate, lb_dec tick,
+                        lb_dec *out) {
+  lb_dec d, px;
+  lb_err rc = lb_dec_mul(trigger, slip_rate, LB_ROUND_CEIL, &d);
+  if (rc) return rc;
+  if (side == LB_ACTION_LONG) { /* the exit sells */
+    rc = lb_dec_sub(trigger, d, &px);
+    if (!rc) px = px > 0 ? lb_dec_round_to(px, tick, LB_ROUND_FLOOR) : 0;
+  } else {
+    rc = lb_dec_add(trigger, d, &px);
+    lb_dec up = rc ? 0 : lb_dec_round_to(px, tick, LB_ROUND_CEIL);
+    if (!rc && up < px) rc = LB_EOVERFLOW; /* round_to clamped at the top */
+    px = up;
+  }
+  if (!rc) *out = px;
+  return rc;
+}
+
 lb_err risk_i_fee(lb_dec qty, lb_dec price, lb_dec fee_rate, lb_dec *out) {
   return risk_i_mul3(qty, price, fee_rate, LB_ROUND_CEIL, out);
 }
@@ -63,9 +81,11 @@ lb_err risk_i_loss(lb_dec qty, lb_dec entry, lb_dec stop, lb_dec fee_rate, lb_de
   return rc;
 }
 
-lb_err risk_i_profit(lb_dec qty, lb_dec entry, lb_dec tp, lb_dec fee_rate, lb_dec *out) {
+lb_err risk_i_profit(lb_action side, lb_dec qty, lb_dec entry, lb_dec tp, lb_dec fee_rate,
+                     lb_dec *out) {
   lb_dec move, f1, f2, sum;
-  lb_err rc = lb_dec_mul(qty, lb_dec_abs(tp - entry), LB_ROUND_FLOOR, &move);
+  lb_err rc = lb_dec_mul(qty, side == LB_ACTION_LONG ? tp - entry : entry - tp, LB_ROUND_FLOOR,
+                         &move);
   if (!rc) rc = risk_i_fee(qty, entry, fee_rate, &f1);
   if (!rc) rc = risk_i_fee(qty, tp, fee_rate, &f2);
   if (!rc) rc = lb_dec_sub(move, f1, &sum);

@@ -41,16 +41,19 @@ static risk_refusal fail(lb_errbuf *eb, risk_refusal r, const char *fmt, ...) {
 
 /* Recomputes the derived numbers from the primary fields. */
 static lb_err recompute(const risk_plan *pl, lb_dec capital, const lb_decision *d,
-                        const risk_market *m, const lb_bracket_table *t, const risk_params *p,
-                        truth *tr) {
-  lb_dec rate;
+                        const risk_market *m, const lb_symbol_rules *r,
+                        const lb_bracket_table *t, const risk_params *p, truth *tr) {
+  lb_dec rate, slip, stop_fill, tp_fill;
   lb_err rc = risk_i_rate(p->taker_fee, &tr->fee_rate);
+  if (!rc) rc = risk_i_rate(p->slippage, &slip);
+  if (!rc) rc = risk_i_exit_fill(pl->side, pl->stop, slip, r->tick_size, &stop_fill);
+  if (!rc) rc = risk_i_exit_fill(pl->side, pl->take_profit, slip, r->tick_size, &tp_fill);
   if (!rc) rc = lb_dec_mul(pl->qty, pl->entry, LB_ROUND_CEIL, &tr->notional);
   if (!rc) rc = lb_dec_mul(pl->qty, pl->entry, LB_ROUND_FLOOR, &tr->floor_notional);
   if (!rc) rc = risk_i_margin(pl->qty, pl->entry, pl->leverage, &tr->margin);
   if (!rc) rc = risk_i_fee(pl->qty, pl->entry, tr->fee_rate, &tr->entry_fee);
-  if (!rc) rc = risk_i_loss(pl->qty, pl->entry, pl->stop, tr->fee_rate, &tr->loss);
-  if (!rc) rc = risk_i_profit(pl->qty, pl->entry, pl->take_profit, tr->fee_rate, &tr->profit);
+  if (!rc) rc = risk_i_loss(pl->qty, pl->entry, stop_fill, tr->fee_rate, &tr->loss);
+  if (!rc) rc = risk_i_profit(pl->side, pl->qty, pl->entry, tp_fill, tr->fee_rate, &tr->profit);
   if (!rc) rc = risk_i_budget(capital, p->max_risk_per_trade, &tr->budget);
   if (!rc) rc = risk_i_stop_band(pl->entry, p->min_stop, p->max_stop, &tr->dmin, &tr->dmax);
   if (!rc) rc = risk_i_rate(p->liquidation_buffer, &rate);
@@ -130,10 +133,10 @@ static risk_refusal check_money(const risk_plan *pl, lb_dec capital, const lb_de
                 tr->tier->max_leverage, d->leverage);
   if (tr->loss > tr->budget)
     return fail(eb, RISK_LOSS_ABOVE_MAX_RISK,
-                "loss at stop %s USDT (fees included) exceeds MAX_RISK_PER_TRADE %g x capital "
-                "%s = %s USDT",
-                risk_i_fmt(tr->loss, a), p->max_risk_per_trade, risk_i_fmt(capital, b),
-                risk_i_fmt(tr->budget, c));
+                "loss at stop %s USDT (fees and %g bps slippage included) exceeds "
+                "MAX_RISK_PER_TRADE %g x capital %s = %s USDT",
+                risk_i_fmt(tr->loss, a), p->slippage * 10000, p->max_risk_per_trade,
+                risk_i_fmt(capital, b), risk_i_fmt(tr->budget, c));
   if (tr->margin > capital - tr->entry_fee)
     return fail(eb, RISK_MARGIN_ABOVE_CAPITAL,
                 "margin %s + entry fee %s USDT exceed capital %s USDT", risk_i_fmt(tr->margin, a),
@@ -148,10 +151,11 @@ static risk_refusal check_money(const risk_plan *pl, lb_dec capital, const lb_de
                 risk_i_fmt(pl->entry, e));
   if (tr->profit < p->min_profit_usd)
     return fail(eb, RISK_PROFIT_BELOW_MIN_PROFIT_USD,
-                "profit at take-profit after fees %s USDT is below MIN_PROFIT_USD %s",
+                "profit at take-profit after fees and slippage %s USDT is below MIN_PROFIT_USD %s",
                 risk_i_fmt(tr->profit, a), risk_i_fmt(p->min_profit_usd, b));
   if (!(tr->rr >= p->min_rr))
-    return fail(eb, RISK_RISK_REWARD_BELOW_MIN, "R:R after fees %.3f is below MIN_RISK_REWARD %g",
+    return fail(eb, RISK_RISK_REWARD_BELOW_MIN,
+                "R:R after fees and slippage %.3f is below MIN_RISK_REWARD %g",
                 tr->rr, p->min_rr);
   return RISK_OK;
 }
@@ -209,7 +213,7 @@ risk_refusal risk_plan_check(const risk_plan *pl, lb_dec capital, const lb_decis
     return fail(eb, RISK_CONFIDENCE_BELOW_MIN, "confidence %.2f is below %.2f", d->confidence,
                 p->min_confidence);
   truth tr;
-  if (recompute(pl, capital, d, m, t, p, &tr))
+  if (recompute(pl, capital, d, m, r, t, p, &tr))
     return fail(eb, RISK_INVALID_INPUT, "numbers too large to check");
   risk_refusal rf;
   if ((rf = check_filters(pl, r, &tr, eb)) != RISK_OK) return rf;

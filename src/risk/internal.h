@@ -23,12 +23,22 @@ lb_dec risk_i_step(const lb_symbol_rules *r);
 lb_dec risk_i_min_qty(const lb_symbol_rules *r);
 lb_dec risk_i_max_qty(const lb_symbol_rules *r);
 
-/* Numbers of a position (qty, entry, stop or take-profit, fee rate). */
+/* The expected fill of the exit market order a stop or take-profit
+ * triggers: trigger x slip (rounded up) beyond the trigger, against the
+ * position (lower for a long, higher for a short), then to the tick against
+ * the trader; never below 0.  Loss and profit are counted at this price. */
+lb_err risk_i_exit_fill(lb_action side, lb_dec trigger, lb_dec slip_rate, lb_dec tick,
+                        lb_dec *out);
+
+/* Numbers of a position (qty, entry, stop or take-profit fill, fee rate). */
 lb_err risk_i_fee(lb_dec qty, lb_dec price, lb_dec fee_rate, lb_dec *out); /* rounded up */
-/* qty x |entry - stop| rounded up, plus the fee on both legs. */
-lb_err risk_i_loss(lb_dec qty, lb_dec entry, lb_dec stop, lb_dec fee_rate, lb_dec *out);
-/* qty x |tp - entry| rounded down, minus the fee on both legs. */
-lb_err risk_i_profit(lb_dec qty, lb_dec entry, lb_dec tp, lb_dec fee_rate, lb_dec *out);
+/* qty x |entry - stop_fill| rounded up, plus the fee on both legs. */
+lb_err risk_i_loss(lb_dec qty, lb_dec entry, lb_dec stop_fill, lb_dec fee_rate, lb_dec *out);
+/* qty x (tp_fill - entry) for a long, (entry - tp_fill) for a short,
+ * rounded down, minus the fee on both legs.  Signed: a take-profit close to
+ * the entry can fill on the losing side of it once it slips. */
+lb_err risk_i_profit(lb_action side, lb_dec qty, lb_dec entry, lb_dec tp_fill, lb_dec fee_rate,
+                     lb_dec *out);
 /* qty x entry / leverage, rounded up. */
 lb_err risk_i_margin(lb_dec qty, lb_dec entry, int leverage, lb_dec *out);
 /* capital x MAX_RISK_PER_TRADE, rounded down. */

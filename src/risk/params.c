@@ -103,6 +103,7 @@ lb_err risk_params_from_config(const lb_config *c, risk_params *p) {
   p->max_open_positions = (int)c->max_open_positions;
   p->max_risk_per_trade = c->max_risk_per_trade;
   p->taker_fee = c->taker_fee;
+  p->slippage = c->slippage_bps / 10000.0;
   p->min_profit_usd = c->min_profit_usd;
   p->min_rr = c->min_risk_reward;
   p->liquidation_buffer = c->liquidation_buffer_percent;
@@ -158,6 +159,7 @@ lb_err risk_params_check(const risk_params *p, lb_errbuf *eb) {
   NEED(p->max_open_positions >= 1, "max_open_positions", "%d", p->max_open_positions);
   NEED(in(p->max_risk_per_trade, 1e-8, 0.10), "max_risk_per_trade", "%g", p->max_risk_per_trade);
   NEED(in(p->taker_fee, 0, 0.01), "taker_fee", "%g", p->taker_fee);
+  NEED(in(p->slippage, 0, 0.05), "slippage", "%g", p->slippage);
   NEED(p->min_profit_usd >= 0, "min_profit_usd", "%g", lb_dec_to_double(p->min_profit_usd));
   NEED(in(p->min_rr, 0, 100), "min_rr", "%g", p->min_rr);
   NEED(in(p->liquidation_buffer, 1e-8, 0.5), "liquidation_buffer", "%g", p->liquidation_buffer);

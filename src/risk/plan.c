@@ -4,8 +4,9 @@
  * confidence, regime, stop, take-profit, sizing, filters, liquidation,
  * profit, R:R) and the first rule that fails is the refusal, with the
  * numbers that made it fail.  Sizing works backwards from the loss the
- * trader accepts: quantity = risk budget / loss per unit at the stop (fees
- * on both legs included), then limited by the capital the isolated margin
+ * trader accepts: quantity = risk budget / loss per unit at the stop's
+ * expected fill (SLIPPAGE_BPS beyond the stop, fees on both legs included),
+ * then limited by the capital the isolated margin
  * may take and by the symbol's maximum, rounded down to the step, and
  * stepped down while a rounding still pushes the exact loss or margin
  * over.  Leverage only sets the margin (and so the liquidation
@@ -182,19 +183,21 @@ static risk_refusal check_price_filter(const lb_symbol_rules *r, risk_plan *out)
 /* ==== Sizing ==== */
 
 typedef struct {
-  lb_dec fee_rate, budget;
+  lb_dec fee_rate, slip_rate, budget;
   lb_dec qty_risk, qty_margin, qty_max; /* the three limits, on the step */
 } sizing;
 
-/* The largest quantity on the step whose loss at the stop stays within the
- * budget and whose margin plus entry fee fits in the capital. */
+/* The largest quantity on the step whose loss at the stop's expected fill
+ * stays within the budget and whose margin plus entry fee fits in the
+ * capital. */
 static lb_err size_position(lb_dec capital, int lev, const lb_symbol_rules *r, risk_plan *out,
                             sizing *sz) {
-  lb_dec E = out->entry, S = out->stop, step = risk_i_step(r), f = sz->fee_rate;
-  lb_dec fe, fs, per_unit, one_plus, den;
-  lb_err rc = risk_i_fee(LB_DEC_SCALE, E, f, &fe);
-  if (!rc) rc = risk_i_fee(LB_DEC_SCALE, S, f, &fs);
-  if (!rc) rc = lb_dec_add(lb_dec_abs(E - S), fe, &per_unit);
+  lb_dec E = out->entry, step = risk_i_step(r), f = sz->fee_rate;
+  lb_dec SF, fe, fs, per_unit, one_plus, den;
+  lb_err rc = risk_i_exit_fill(out->side, out->stop, sz->slip_rate, r->tick_size, &SF);
+  if (!rc) rc = risk_i_fee(LB_DEC_SCALE, E, f, &fe);
+  if (!rc) rc = risk_i_fee(LB_DEC_SCALE, SF, f, &fs);
+  if (!rc) rc = lb_dec_add(lb_dec_abs(E - SF), fe, &per_unit);
   if (!rc) rc = lb_dec_add(per_unit, fs, &per_unit);
   if (!rc) rc = lb_dec_div(sz->budget, per_unit, LB_ROUND_FLOOR, &sz->qty_risk);
   /* margin + entry fee <= capital:  qty <= capital x L / (E x (1 + L x f)) */
@@ -211,7 +214,7 @@ static lb_err size_position(lb_dec capital, int lev, const lb_symbol_rules *r, r
    * may still exceed by a few 1e-8: step down until they do not. */
   for (int guard = 0; q > 0 && guard < 64; guard++) {
     lb_dec loss, margin, fee;
-    rc = risk_i_loss(q, E, S, f, &loss);
+    rc = risk_i_loss(q, E, SF, f, &loss);
     if (!rc) rc = risk_i_margin(q, E, lev, &margin);
     if (!rc) rc = risk_i_fee(q, E, f, &fee);
     if (rc) return rc;
@@ -289,20 +292,26 @@ static risk_refusal check_liquidation(const risk_params *p, risk_plan *out) {
                 p->liquidation_buffer * 100, risk_i_fmt(lp, e));
 }
 
-static risk_refusal check_profit(const risk_params *p, lb_dec fee_rate, risk_plan *out) {
+static risk_refusal check_profit(const risk_params *p, const lb_symbol_rules *r,
+                                 const sizing *sz, risk_plan *out) {
   char a[LB_DEC_STRLEN], b[LB_DEC_STRLEN], c[LB_DEC_STRLEN];
-  if (risk_i_loss(out->qty, out->entry, out->stop, fee_rate, &out->loss_at_stop) ||
-      risk_i_profit(out->qty, out->entry, out->take_profit, fee_rate, &out->profit_at_tp))
+  lb_dec sf, tf;
+  if (risk_i_exit_fill(out->side, out->stop, sz->slip_rate, r->tick_size, &sf) ||
+      risk_i_exit_fill(out->side, out->take_profit, sz->slip_rate, r->tick_size, &tf) ||
+      risk_i_loss(out->qty, out->entry, sf, sz->fee_rate, &out->loss_at_stop) ||
+      risk_i_profit(out->side, out->qty, out->entry, tf, sz->fee_rate, &out->profit_at_tp))
     return overflow(out, "profit and loss");
   out->rr = out->loss_at_stop > 0 ? (double)out->profit_at_tp / (double)out->loss_at_stop : 0;
   if (out->profit_at_tp < p->min_profit_usd)
     return refuse(out, RISK_PROFIT_BELOW_MIN_PROFIT_USD,
-                  "profit at take-profit %s after fees is %s USDT, below MIN_PROFIT_USD %s",
+                  "profit at take-profit %s after fees and slippage is %s USDT, below "
+                  "MIN_PROFIT_USD %s",
                   risk_i_fmt(out->take_profit, a), risk_i_fmt(out->profit_at_tp, b),
                   risk_i_fmt(p->min_profit_usd, c));
   if (!(out->rr >= p->min_rr))
     return refuse(out, RISK_RISK_REWARD_BELOW_MIN,
-                  "R:R after fees %.3f (profit %s / loss %s USDT) is below MIN_RISK_REWARD %g",
+                  "R:R after fees and slippage %.3f (profit %s / loss %s USDT) is below "
+                  "MIN_RISK_REWARD %g",
                   out->rr, risk_i_fmt(out->profit_at_tp, a), risk_i_fmt(out->loss_at_stop, b),
                   p->min_rr);
   return RISK_OK;
@@ -355,14 +364,14 @@ risk_refusal risk_plan_entry(lb_dec capital, const lb_decision *d, const risk_ma
   if ((rf = place_stop(d, m, rules, p, out)) != RISK_OK) return rf;
   if ((rf = place_take_profit(d, rules, p, out)) != RISK_OK) return rf;
   if ((rf = check_price_filter(rules, out)) != RISK_OK) return rf;
-  if (risk_i_rate(p->taker_fee, &sz.fee_rate) ||
+  if (risk_i_rate(p->taker_fee, &sz.fee_rate) || risk_i_rate(p->slippage, &sz.slip_rate) ||
       risk_i_budget(capital, p->max_risk_per_trade, &sz.budget))
     return overflow(out, "risk budget");
   out->risk_budget = sz.budget;
   if ((rf = size_and_lever(capital, d, m, rules, brackets, p, out, &sz)) != RISK_OK) return rf;
   if ((rf = check_filters(rules, out, &sz)) != RISK_OK) return rf;
   if ((rf = check_liquidation(p, out)) != RISK_OK) return rf;
-  if ((rf = check_profit(p, sz.fee_rate, out)) != RISK_OK) return rf;
+  if ((rf = check_profit(p, rules, &sz, out)) != RISK_OK) return rf;
 
   /* The checker proves the invariants on what was built (it never fails
    * unless the planner has a bug; the property tests hold it to that). */

@@ -18,8 +18,9 @@
  *
  * Invariants of every plan with refusal == RISK_OK (risk_plan_check proves
  * each of them again; the numbers are the RISK_* codes it returns):
- *   1. loss_at_stop (price move + taker fee on the entry and on the stop
- *      fill) <= MAX_RISK_PER_TRADE x capital            (loss_above_max_risk)
+ *   1. loss_at_stop (price move from the entry to the stop's expected
+ *      fill, SLIPPAGE_BPS beyond the stop, + taker fee on the entry and on
+ *      that fill) <= MAX_RISK_PER_TRADE x capital      (loss_above_max_risk)
  *   2. the stop lies strictly between the entry and the liquidation price,
  *      at least LIQUIDATION_BUFFER_PERCENT x entry away from the
  *      liquidation price                                (stop_beyond_liquidation)
@@ -42,6 +43,16 @@
  * stop and take-profit toward the entry (the stop triggers no farther than
  * allowed, the profit is never overstated); losses and fees up; profits
  * down; the liquidation estimate toward the entry.
+ *
+ * Slippage: the stop and the take-profit are market orders once triggered,
+ * so loss and profit are counted at their expected fills, the trigger moved
+ * `slippage` (SLIPPAGE_BPS) against the exit and put on the tick against the
+ * trader (what the simulator fills at).  The entry's slippage is the
+ * caller's: risk_market.entry_price is the price the entry is expected to
+ * fill at (the engine passes the last close moved by SLIPPAGE_BPS).  What
+ * no plan can bound: a price that gaps over the stop (the fill is wherever
+ * the market opens), slippage beyond SLIPPAGE_BPS, and funding paid while
+ * the position is open.
  */
 #ifndef LB_RISK_RISK_H
 #define LB_RISK_RISK_H
@@ -130,6 +141,7 @@ typedef struct {
   int max_open_positions;       /* MAX_OPEN_POSITIONS */
   double max_risk_per_trade;    /* MAX_RISK_PER_TRADE, (0, 0.10] */
   double taker_fee;             /* TAKER_FEE: entry, stop and take-profit fills */
+  double slippage;              /* SLIPPAGE_BPS / 10000: stop and take-profit fills, [0, 0.05] */
   lb_dec min_profit_usd;        /* MIN_PROFIT_USD */
   double min_rr;                /* MIN_RISK_REWARD, after fees */
   double liquidation_buffer;    /* LIQUIDATION_BUFFER_PERCENT, of the entry price, > 0 */
@@ -168,7 +180,7 @@ lb_err risk_params_check(const risk_params *p, lb_errbuf *eb);
 /* What the engine knows about the market when it asks for a plan (from its
  * indicator snapshot and its own state). */
 typedef struct {
-  lb_dec entry_price;      /* reference price: last close or mark, > 0 */
+  lb_dec entry_price;      /* expected entry fill (slippage included), > 0 */
   double atr;              /* ATR on the entry timeframe; NAN if unknown */
   double swing_low;        /* nearest swing low below the price; NAN if none */
   double swing_high;       /* nearest swing high above the price; NAN if none */
@@ -192,8 +204,8 @@ typedef struct {
   lb_dec stop;             /* on the tick */
   lb_dec take_profit;      /* on the tick */
   lb_dec liquidation;      /* estimate, rounded toward entry; 0 = cannot be liquidated */
-  lb_dec loss_at_stop;     /* qty x |entry - stop| + taker fee on both legs, rounded up */
-  lb_dec profit_at_tp;     /* qty x |tp - entry| - taker fee on both legs, rounded down */
+  lb_dec loss_at_stop;     /* qty x |entry - stop fill| + taker fee on both legs, rounded up */
+  lb_dec profit_at_tp;     /* qty x |tp fill - entry| - taker fee on both legs, rounded down */
   lb_dec risk_budget;      /* MAX_RISK_PER_TRADE x capital, rounded down */
   double rr;               /* profit_at_tp / loss_at_stop */
   double stop_percent;     /* |entry - stop| / entry */

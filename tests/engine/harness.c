@@ -37,6 +37,7 @@ void h_params(engine_params *p) {
   p->consensus.min_confidence = 0.80;
   p->initial_capital = D("1000");
   p->slippage = 0;
+  p->risk.slippage = 0; /* the sim of h_start fills at the trigger unless a test sets both */
   p->liq_warn = 0.03;
   snprintf(p->cid_prefix, sizeof p->cid_prefix, "t");
   p->first_trade_id = 1;

@@ -342,6 +342,7 @@ TEST(engine_short_trade_profits_when_price_falls) {
   engine_params p;
   h_params(&p);
   p.slippage = 0.0002; /* the plan expects what the sim will do: 2 bps */
+  p.risk.slippage = 0.0002;
   h_start(&h, &p, "0.0002", "0");
   h_signal(&h, 3 * HR, LB_ACTION_SHORT);
   h_flat(&h, 0, 0, 3, 20000);

@@ -98,9 +98,10 @@ TEST(brackets_reported_by_the_exchange_replace_the_defaults) {
   risk_market m = mkt("0.5");
   risk_plan pl;
   REQUIRE_EQ(risk_plan_entry(D("100000"), &d, &m, &r, &t, &p, &pl), RISK_OK);
-  /* budget 10000 / (0.01 + 0.00025 + 0.000245) per XRP = 952834.6 XRP, 476417.3 USDT:
+  /* the stop 0.49 fills at 0.4899 (2 bps, down to the tick): budget 10000 /
+   * (0.0101 + 0.00025 + 0.00024495) per XRP = 943845.8 XRP, 471922.9 USDT:
    * tier 4 (160000..800000), 25x allowed, 2 % MMR */
-  CHECK_EQ(pl.qty, D("952834.6"));
+  CHECK_EQ(pl.qty, D("943845.8"));
   CHECK_EQ(pl.bracket, 4);
   CHECK_EQ(pl.mmr, D("0.02"));
   CHECK_EQ(pl.leverage, 10);

@@ -14,7 +14,8 @@ typedef struct {
 } world;
 
 /* The hand-computed conservative plan of test_plan.c: 0.002 BTC at 60000,
- * 3x, stop 55800, take-profit 68400, loss 8.5158, capital 100. */
+ * 3x, stop 55800 (fills at 55788.8 with 2 bps), take-profit 68400, loss
+ * 8.5381888, profit 16.6442137, capital 100. */
 static void good_world(world *w) {
   seed_conservative(&w->p);
   w->p.stop_mode = RISK_STOP_FIXED;
@@ -40,17 +41,17 @@ TEST(check_loss_above_max_risk_when_capital_fell) {
   world w;
   good_world(&w);
   lb_errbuf eb;
-  w.capital = D("85"); /* budget 8.5 < loss 8.5158 */
+  w.capital = D("85"); /* budget 8.5 < loss 8.5381888 */
   CHECK_EQ(check(&w, &eb), RISK_LOSS_ABOVE_MAX_RISK);
-  CHECK_CONTAINS(eb.msg, "loss at stop 8.5158 USDT (fees included) exceeds MAX_RISK_PER_TRADE "
-                         "0.1 x capital 85 = 8.5 USDT");
-  w.capital = D("85.158"); /* exactly enough */
+  CHECK_CONTAINS(eb.msg, "loss at stop 8.5381888 USDT (fees and 2 bps slippage included) exceeds "
+                         "MAX_RISK_PER_TRADE 0.1 x capital 85 = 8.5 USDT");
+  w.capital = D("85.381888"); /* exactly enough */
   CHECK_EQ(check(&w, &eb), RISK_PLAN_INCONSISTENT); /* only the stored budget is stale */
 }
 
 TEST(check_loss_counts_the_fees) {
-  /* Without fees the loss would be 8.4, within an 8.45 budget; with the
-   * 0.1158 of fees it is not. */
+  /* Without fees the loss at the stop's fill would be 8.4224, within an 8.45
+   * budget; with the 0.1157888 of fees it is not. */
   world w;
   good_world(&w);
   lb_errbuf eb;
@@ -58,7 +59,7 @@ TEST(check_loss_counts_the_fees) {
   CHECK_EQ(check(&w, &eb), RISK_LOSS_ABOVE_MAX_RISK);
   w.p.taker_fee = 0; /* every invariant holds; only the stored fee-laden numbers differ */
   CHECK_EQ(check(&w, &eb), RISK_PLAN_INCONSISTENT);
-  CHECK_CONTAINS(eb.msg, "loss_at_stop is 8.5158, recomputed 8.4");
+  CHECK_CONTAINS(eb.msg, "loss_at_stop is 8.5381888, recomputed 8.4224");
 }
 
 TEST(check_leverage_above_each_ceiling) {
@@ -174,12 +175,12 @@ TEST(check_profit_and_rr_minimums) {
   world w;
   good_world(&w);
   lb_errbuf eb;
-  w.p.min_profit_usd = D("16.6717"); /* one unit above 16.6716 */
+  w.p.min_profit_usd = D("16.6442138"); /* one unit above 16.6442137 */
   CHECK_EQ(check(&w, &eb), RISK_PROFIT_BELOW_MIN_PROFIT_USD);
   good_world(&w);
   w.p.min_rr = 2.0;
   CHECK_EQ(check(&w, &eb), RISK_RISK_REWARD_BELOW_MIN);
-  CHECK_CONTAINS(eb.msg, "R:R after fees 1.958 is below MIN_RISK_REWARD 2");
+  CHECK_CONTAINS(eb.msg, "R:R after fees and slippage 1.949 is below MIN_RISK_REWARD 2");
 }
 
 TEST(check_gates_of_the_moment) {
@@ -202,7 +203,7 @@ TEST(check_stored_numbers_must_match) {
   lb_errbuf eb;
   w.pl.loss_at_stop = D("5"); /* understated */
   CHECK_EQ(check(&w, &eb), RISK_PLAN_INCONSISTENT);
-  CHECK_CONTAINS(eb.msg, "loss_at_stop is 5, recomputed 8.5158");
+  CHECK_CONTAINS(eb.msg, "loss_at_stop is 5, recomputed 8.5381888");
   good_world(&w);
   w.pl.liquidation = D("30000");
   CHECK_EQ(check(&w, &eb), RISK_PLAN_INCONSISTENT);

@@ -70,9 +70,10 @@ TEST(params_every_risk_variable_is_read_from_the_environment) {
                  "TRAILING_STOP_PERCENT=0.025", "DAILY_LOSS_LIMIT_PERCENT=0.08",
                  "MAX_CONSECUTIVE_LOSSES=4", "MAX_DRAWDOWN_PERCENT=0.25", "MAX_FAILURES=7",
                  "FAILURE_WINDOW_MINUTES=10", "BREAKER_COOLDOWN_MINUTES=60", "TAKER_FEE=0.0004",
-                 "MIN_AI_CONFIDENCE=0.9", NULL};
+                 "MIN_AI_CONFIDENCE=0.9", "SLIPPAGE_BPS=7.5", NULL};
   risk_params p;
   REQUIRE(load_params(env, &p, NULL));
+  CHECK_NEAR(p.slippage, 0.00075, 1e-15); /* the engine's SLIPPAGE_BPS, as a fraction */
   CHECK_EQ(p.stop_mode, RISK_STOP_ATR);
   CHECK_NEAR(p.atr_stop_multiple, 2.5, 0);
   CHECK_NEAR(p.swing_buffer, 0.004, 0);
@@ -156,6 +157,15 @@ TEST(params_check_refuses_hand_made_nonsense) {
   CHECK_EQ(risk_params_check(&p, &eb), LB_EINVAL);
   risk_params_default(&p);
   p.max_failures = RISK_FAILURES_MAX + 1;
+  CHECK_EQ(risk_params_check(&p, &eb), LB_EINVAL);
+  risk_params_default(&p);
+  CHECK_NEAR(p.slippage, 0.0002, 1e-15); /* SLIPPAGE_BPS=2 */
+  p.slippage = -0.0001; /* slippage in our favour would shrink the promised loss */
+  CHECK_EQ(risk_params_check(&p, &eb), LB_EINVAL);
+  CHECK_CONTAINS(eb.msg, "slippage = -0.0001 is out of range");
+  p.slippage = 0.06;
+  CHECK_EQ(risk_params_check(&p, &eb), LB_EINVAL);
+  p.slippage = NAN;
   CHECK_EQ(risk_params_check(&p, &eb), LB_EINVAL);
 }
 

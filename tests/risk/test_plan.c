@@ -3,12 +3,15 @@
  * reason the planner can give. */
 #include "fixtures.h"
 
-/* Conservative set, BTCUSDT at 60000, LONG 3x, 7 % stop, 2:1 take-profit.
- * By hand: budget 10% x 100 = 10 USDT; loss per BTC = 4200 move + 30 entry
- * fee + 27.9 stop fee = 4257.9, so 10 / 4257.9 = 0.00234 -> 0.002 BTC;
- * margin 120 / 3 = 40; liquidation (120 - 40) / (0.002 x 0.996) =
- * 40160.642570281...; loss 8.4 + 0.06 + 0.0558 = 8.5158; profit 16.8 - 0.06 -
- * 0.0684 = 16.6716; R:R 1.9577. */
+/* Conservative set, BTCUSDT at 60000, LONG 3x, 7 % stop, 2:1 take-profit,
+ * SLIPPAGE_BPS 2 (default).  By hand: budget 10% x 100 = 10 USDT; the stop
+ * 55800 fills at 55800 - 11.16 = 55788.84, down to the tick 55788.8; loss
+ * per BTC = 4211.2 move + 30 entry fee + 27.8944 stop fee = 4269.0944, so
+ * 10 / 4269.0944 = 0.00234 -> 0.002 BTC; margin 120 / 3 = 40; liquidation
+ * (120 - 40) / (0.002 x 0.996) = 40160.642570281...; loss 8.4224 + 0.06 +
+ * 0.0557888 = 8.5381888; the take-profit 68400 fills at 68386.3 (68400 -
+ * 13.68, down to the tick): profit 16.7726 - 0.06 - 0.0683863 = 16.6442137;
+ * R:R 1.9494. */
 TEST(plan_conservative_long_btc_matches_hand_computation) {
   risk_params p;
   seed_conservative(&p);
@@ -30,10 +33,10 @@ TEST(plan_conservative_long_btc_matches_hand_computation) {
   CHECK_EQ(pl.stop, D("55800"));
   CHECK_EQ(pl.take_profit, D("68400"));
   CHECK_EQ(pl.liquidation, D("40160.64257029")); /* rounded up, toward the entry */
-  CHECK_EQ(pl.loss_at_stop, D("8.5158"));
-  CHECK_EQ(pl.profit_at_tp, D("16.6716"));
+  CHECK_EQ(pl.loss_at_stop, D("8.5381888"));
+  CHECK_EQ(pl.profit_at_tp, D("16.6442137"));
   CHECK_EQ(pl.risk_budget, D("10"));
-  CHECK_NEAR(pl.rr, 16.6716 / 8.5158, 1e-12);
+  CHECK_NEAR(pl.rr, 16.6442137 / 8.5381888, 1e-12);
   CHECK_NEAR(pl.stop_percent, 0.07, 1e-15);
   CHECK_EQ(pl.bracket, 1);
   CHECK_EQ(pl.mmr, D("0.004"));
@@ -45,10 +48,12 @@ TEST(plan_conservative_long_btc_matches_hand_computation) {
 }
 
 /* Aggressive set, ETHUSDT at 3000, SHORT asking 5x at 0.78 confidence in a
- * trend: the table gives 3x below 0.80.  By hand: budget 50; loss per ETH
- * 150 + 1.5 + 1.575 = 153.075 -> 0.326 ETH; margin 978 / 3 = 326;
- * liquidation (978 + 326) / (0.326 x 1.004) = 3984.0637...; loss 48.9 +
- * 0.489 + 0.51345 = 49.90245; profit 97.8 - 0.489 - 0.4401 = 96.8709. */
+ * trend: the table gives 3x below 0.80.  By hand, with 2 bps slippage (the
+ * stop 3150 fills at 3150.63, the take-profit 2700 at 2700.54): budget 50;
+ * loss per ETH 150.63 + 1.5 + 1.575315 = 153.705315 -> 0.325 ETH; margin
+ * 975 / 3 = 325; liquidation (975 + 325) / (0.325 x 1.004) = 3984.0637...;
+ * loss 48.95475 + 0.4875 + 0.51197738 (0.511977375 up) = 49.95422738;
+ * profit 97.3245 - 0.4875 - 0.43883775 = 96.39816225. */
 TEST(plan_aggressive_short_eth_matches_hand_computation) {
   risk_params p;
   seed_aggressive(&p);
@@ -62,21 +67,21 @@ TEST(plan_aggressive_short_eth_matches_hand_computation) {
   REQUIRE_EQ(risk_plan_entry(D("500"), &d, &m, &r, &t, &p, &pl), RISK_OK);
   CHECK_EQ(pl.side, LB_ACTION_SHORT);
   CHECK_EQ(pl.leverage, 3);
-  CHECK_EQ(pl.qty, D("0.326"));
-  CHECK_EQ(pl.notional, D("978"));
-  CHECK_EQ(pl.margin, D("326"));
+  CHECK_EQ(pl.qty, D("0.325"));
+  CHECK_EQ(pl.notional, D("975"));
+  CHECK_EQ(pl.margin, D("325"));
   CHECK_EQ(pl.stop, D("3150"));
   CHECK_EQ(pl.take_profit, D("2700"));
   CHECK_EQ(pl.liquidation, D("3984.06374501")); /* rounded down, toward the entry */
-  CHECK_EQ(pl.loss_at_stop, D("49.90245"));
-  CHECK_EQ(pl.profit_at_tp, D("96.8709"));
-  CHECK_NEAR(pl.rr, 96.8709 / 49.90245, 1e-12);
+  CHECK_EQ(pl.loss_at_stop, D("49.95422738"));
+  CHECK_EQ(pl.profit_at_tp, D("96.39816225"));
+  CHECK_NEAR(pl.rr, 96.39816225 / 49.95422738, 1e-12);
   /* 0.80 confidence reaches the 5x row */
   d.confidence = 0.80;
   REQUIRE_EQ(risk_plan_entry(D("500"), &d, &m, &r, &t, &p, &pl), RISK_OK);
   CHECK_EQ(pl.leverage, 5);
-  CHECK_EQ(pl.qty, D("0.326")); /* leverage sets the margin, never the size */
-  CHECK_EQ(pl.margin, D("195.6"));
+  CHECK_EQ(pl.qty, D("0.325")); /* leverage sets the margin, never the size */
+  CHECK_EQ(pl.margin, D("195"));
 }
 
 /* The same decisions through both seed sets: what each one accepts. */
@@ -454,7 +459,7 @@ TEST(refuse_profit_below_min_profit_usd) {
   risk_params p;
   seed_conservative(&p);
   p.stop_mode = RISK_STOP_FIXED;
-  p.min_profit_usd = D("20"); /* the hand-computed plan makes 16.6716 */
+  p.min_profit_usd = D("20"); /* the hand-computed plan makes 16.6442137 */
   lb_symbol_rules r;
   lb_bracket_table t;
   btc(&r, &t);
@@ -462,8 +467,8 @@ TEST(refuse_profit_below_min_profit_usd) {
   risk_market m = mkt("60000");
   risk_plan pl;
   CHECK_EQ(risk_plan_entry(D("100"), &d, &m, &r, &t, &p, &pl), RISK_PROFIT_BELOW_MIN_PROFIT_USD);
-  CHECK_CONTAINS(pl.message, "is 16.6716 USDT, below MIN_PROFIT_USD 20");
-  p.min_profit_usd = D("16.6716"); /* exactly enough */
+  CHECK_CONTAINS(pl.message, "is 16.6442137 USDT, below MIN_PROFIT_USD 20");
+  p.min_profit_usd = D("16.6442137"); /* exactly enough */
   CHECK_EQ(risk_plan_entry(D("100"), &d, &m, &r, &t, &p, &pl), RISK_OK);
 }
 
@@ -478,10 +483,13 @@ TEST(refuse_risk_reward_below_min) {
   lb_decision d = dec(LB_ACTION_LONG, 0.9, 3, 0.07, 0.09, LB_REGIME_TRENDING);
   risk_market m = mkt("60000");
   risk_plan pl;
-  /* 0.023 BTC at 1000 USDT: profit 124.2 - 0.69 - 0.7521 = 122.7579, loss
-   * 96.6 + 0.69 + 0.6417 = 97.9317, R:R 1.2535 < 1.5 */
+  /* 0.023 BTC at 1000 USDT, 2 bps slippage (stop 55800 fills at 55788.8,
+   * take-profit 65400 at 65386.9): profit 123.8987 - 0.69 - 0.75194935 =
+   * 122.45675065, loss 96.8576 + 0.69 + 0.6415712 = 98.1891712, R:R 1.2472
+   * < 1.5 */
   CHECK_EQ(risk_plan_entry(D("1000"), &d, &m, &r, &t, &p, &pl), RISK_RISK_REWARD_BELOW_MIN);
-  CHECK_CONTAINS(pl.message, "R:R after fees 1.254 (profit 122.7579 / loss 97.9317 USDT)");
+  CHECK_CONTAINS(pl.message,
+                 "R:R after fees and slippage 1.247 (profit 122.45675065 / loss 98.1891712 USDT)");
 }
 
 TEST(refuse_price_outside_filter) {

@@ -5,6 +5,8 @@
  *    invariant of risk.h.  The invariants are recomputed here with this
  *    file's own exact integer arithmetic (and a long-double liquidation
  *    price), not with the module's helpers, and risk_plan_check must agree.
+ *    Loss and profit are taken at the stop's and take-profit's expected
+ *    fills: the trigger moved SLIPPAGE_BPS against the exit, on the tick.
  * 2. The trailing stop never loosens over random price paths.
  * 3. Each breaker trips exactly at its threshold and not one unit before.
  * Counts are printed so they can be reported; LEVBOT_TEST_SEED reproduces a
@@ -50,6 +52,17 @@ static lb_dec pow10_units(int k) {
   return v;
 }
 static i128 rate_units(double f) { return (i128)llrint(f * 1e8); }
+
+/* The expected fill of an exit triggered at `px` (units 1e-8): slip x px
+ * rounded up beyond it, then to the tick against the trader. */
+static i128 exit_fill(bool is_long, i128 px, i128 slip, i128 tick) {
+  i128 d = (px * slip + LB_DEC_SCALE - 1) / LB_DEC_SCALE;
+  if (is_long) {
+    i128 v = px - d;
+    return v <= 0 ? 0 : v / tick * tick;
+  }
+  return (px + d + tick - 1) / tick * tick;
+}
 
 /* ==== Random worlds ==== */
 
@@ -146,6 +159,7 @@ static void random_params(rng *g, risk_params *p) {
   p->min_profit_usd = LB_DEC_INT(irange(g, 0, 5000)) / 100;
   p->max_risk_per_trade = logu(g, 0.001, 0.10);
   p->taker_fee = chance(g, 0.2) ? 0 : 0.001 * unif(g);
+  p->slippage = chance(g, 0.2) ? 0 : irange(g, 1, 500) / 10000.0; /* SLIPPAGE_BPS 0..500 */
   p->liquidation_buffer = logu(g, 0.001, 0.1);
   p->min_confidence = 0.75 + 0.2 * unif(g);
 }
@@ -231,8 +245,10 @@ static const char *violated(const world *w, const risk_plan *pl) {
   i128 dist = L ? E - S : S - E;
   if (dist * S8 < E * rate_units(p->min_stop) || dist * S8 > E * rate_units(p->max_stop))
     return "stop distance";
-  /* 1: loss at stop, fees on both legs, exact (units 1e-24) */
-  i128 loss24 = q * dist * S8 + q * E * f + q * S * f;
+  /* 1: loss at the stop's expected fill, fees on both legs, exact (units 1e-24) */
+  i128 sl = rate_units(p->slippage);
+  i128 SF = exit_fill(L, S, sl, r->tick_size), TF = exit_fill(L, T, sl, r->tick_size);
+  i128 loss24 = q * (L ? E - SF : SF - E) * S8 + q * E * f + q * SF * f;
   if (loss24 > cap * rate_units(p->max_risk_per_trade) * S8) return "loss above max risk";
   if ((i128)pl->loss_at_stop * S8 * S8 < loss24) return "loss understated";
   /* 3: leverage */
@@ -252,9 +268,9 @@ static const char *violated(const world *w, const risk_plan *pl) {
   long double room = L ? ls - lp : lp - ls;
   if (!(room > 0) || room < le * (long double)p->liquidation_buffer - 1e-9L * le)
     return "stop not safely before liquidation";
-  /* 8: profit and R:R after fees, exact */
-  i128 tdist = L ? T - E : E - T;
-  i128 prof24 = q * tdist * S8 - q * E * f - q * T * f;
+  /* 8: profit and R:R after fees, at the take-profit's expected fill, exact */
+  i128 tdist = L ? TF - E : E - TF;
+  i128 prof24 = q * tdist * S8 - q * E * f - q * TF * f;
   if (prof24 < (i128)p->min_profit_usd * S8 * S8) return "profit below minimum";
   if ((i128)pl->profit_at_tp * S8 * S8 > prof24) return "profit overstated";
   if ((long double)prof24 / (long double)loss24 < (long double)p->min_rr - 1e-12L) return "R:R";
