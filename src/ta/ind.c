@@ -163,32 +163,36 @@ lb_err ta_bbands(const double *in, size_t n, int period, double k, double *upper
   ta_bbands_state s;
   lb_err e = ta_bbands_init(&s, period, k);
   if (e) return e;
-  /* Pass 1: mean and variance (the variance waits in `upper`). */
-  for (size_t i = 0; i < n; i++) {
-    double mean = NAN, var = NAN;
-    ta_bbands_advance_(&s, in[i], &mean, &var);
-    middle[i] = mean;
-    upper[i] = var;
+  /* Per block of 256 bars (so the second pass reads from cache): pass 1
+   * computes mean and variance (the variance waits in `upper`), pass 2 the
+   * bands, square roots two at a time where the CPU has them (a square
+   * root is correctly rounded either way: the same numbers as
+   * ta_bbands_update). */
+  for (size_t b = 0; b < n; b += 256) {
+    size_t end = n - b < 256 ? n : b + 256;
+    for (size_t i = b; i < end; i++) {
+      double mean = NAN, var = NAN;
+      ta_bbands_advance_(&s, in[i], &mean, &var);
+      middle[i] = mean;
+      upper[i] = var;
+    }
+    size_t i = b;
+#ifdef __SSE2__
+    const __m128d eps = _mm_set1_pd(TA_EPSILON), kk = _mm_set1_pd(k);
+    for (; i + 2 <= end; i += 2) {
+      __m128d var = _mm_loadu_pd(&upper[i]), mean = _mm_loadu_pd(&middle[i]);
+      __m128d dev = _mm_mul_pd(_mm_andnot_pd(_mm_cmplt_pd(var, eps), _mm_sqrt_pd(var)), kk);
+      _mm_storeu_pd(&upper[i], _mm_add_pd(mean, dev));
+      _mm_storeu_pd(&lower[i], _mm_sub_pd(mean, dev));
+    }
+#endif
+    for (; i < end; i++) {
+      double var = upper[i], dev = var < TA_EPSILON ? 0.0 : sqrt(var) * k;
+      upper[i] = middle[i] + dev;
+      lower[i] = middle[i] - dev;
+    }
   }
   ta_bbands_close(&s);
-  /* Pass 2: the bands, square roots two at a time where the CPU has them
-   * (a square root is correctly rounded either way: the same numbers as
-   * ta_bbands_update). */
-  size_t i = 0;
-#ifdef __SSE2__
-  const __m128d eps = _mm_set1_pd(TA_EPSILON), kk = _mm_set1_pd(k);
-  for (; i + 2 <= n; i += 2) {
-    __m128d var = _mm_loadu_pd(&upper[i]), mean = _mm_loadu_pd(&middle[i]);
-    __m128d dev = _mm_mul_pd(_mm_andnot_pd(_mm_cmplt_pd(var, eps), _mm_sqrt_pd(var)), kk);
-    _mm_storeu_pd(&upper[i], _mm_add_pd(mean, dev));
-    _mm_storeu_pd(&lower[i], _mm_sub_pd(mean, dev));
-  }
-#endif
-  for (; i < n; i++) {
-    double var = upper[i], dev = var < TA_EPSILON ? 0.0 : sqrt(var) * k;
-    upper[i] = middle[i] + dev;
-    lower[i] = middle[i] - dev;
-  }
   return LB_OK;
 }
 

@@ -376,8 +376,8 @@ typedef struct {
 typedef struct {
   int period;
   double k, inv;
-  double sum;            /* plain rolling sum: middle == SMA bit for bit */
-  double center, s1, s2; /* sums of (x - center) and its square */
+  double sum;        /* plain rolling sum: middle == SMA bit for bit */
+  double center, s2; /* sum of (x - center)^2, centre near the mean */
   double *ring;
   int pos;
   int64_t n;
@@ -398,17 +398,13 @@ static inline void ta_bbands_close(ta_bbands_state *s) {
 }
 /* Internal, every `period` bars: the window's sums centred on c.  Takes no
  * pointer to the state, so a state in a loop can stay in registers. */
-typedef struct {
-  double s1, s2;
-} ta_centred_sums_;
-static inline ta_centred_sums_ ta_bbands_resync_(const double *ring, int period, double c) {
-  ta_centred_sums_ r = {0.0, 0.0};
+static inline double ta_bbands_resync_(const double *ring, int period, double c) {
+  double s2 = 0.0;
   for (int i = 0; i < period; i++) {
     double d = ring[i] - c;
-    r.s1 += d;
-    r.s2 += d * d;
+    s2 += d * d;
   }
-  return r;
+  return s2;
 }
 
 /* Internal: adds x; once the window is full, its mean and population
@@ -419,24 +415,20 @@ TA_HOT bool ta_bbands_advance_(ta_bbands_state *s, double x, double *mean, doubl
   s->sum += x - old;
   double dn = x - s->center;
   if (s->n < s->period) {
-    s->s1 += dn;
     s->s2 += dn * dn;
   } else {
     double dold = old - s->center;
-    s->s1 += dn - dold;
     s->s2 += dn * dn - dold * dold;
   }
   s->n++;
   if (++s->pos == s->period) {
     s->pos = 0;
     s->center = s->sum * s->inv; /* centre on the current mean */
-    ta_centred_sums_ cs = ta_bbands_resync_(s->ring, s->period, s->center);
-    s->s1 = cs.s1;
-    s->s2 = cs.s2;
+    s->s2 = ta_bbands_resync_(s->ring, s->period, s->center);
   }
   if (s->n < s->period) return false;
-  double m1 = s->s1 * s->inv;
-  *mean = s->sum * s->inv;
+  double m = s->sum * s->inv, m1 = m - s->center;
+  *mean = m;
   *var = s->s2 * s->inv - m1 * m1;
   return true;
 }
