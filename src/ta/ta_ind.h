@@ -37,12 +37,13 @@
  * requirement (tests/ta) is a relative difference <= 1e-9 on every value.
  * Where a value is a small difference of large ones and one unit in the
  * last place would show, TA-Lib's exact operation order is kept: MACD's
- * three EMAs and STOCH (fast %K and its two running means,
+ * three EMAs and STOCH's %K (fast %K and its running mean,
  * ta_sma_update_exact) are TA-Lib's bit for bit, as are WILLR, MFI, ROC,
- * OBV, SAR and the mean of CCI's window.
- * Divisions are the scarcest resource of the fused pass, so CCI's mean
- * deviation (a sum of absolute values: no cancellation) is summed in four
- * parts and divided once: a unit or two in the last place.
+ * OBV, SAR and the mean of CCI's window; %D keeps TA-Lib's running sum.
+ * Divisions are the scarcest resource of the fused pass, so %D multiplies
+ * by 1/period and CCI's mean deviation (a sum of absolute values: no
+ * cancellation) is summed in four parts and divided once: a unit or two in
+ * the last place, where nothing downstream can magnify it.
  * Bollinger's standard deviation is computed from sums centred on a recent
  * mean (resynchronised every `period` bars) instead of TA-Lib's raw sum of
  * squares: same definition (population), fewer cancellation errors.
