@@ -183,6 +183,10 @@ static void s_vwapr(const series *s, double **o) {
   ta_vwap_close(&st);
 }
 
+static lb_err b_ema50(const series *s, double **o) { return ta_ema(s->close, s->n, 50, o[0]); }
+static lb_err b_ema200(const series *s, double **o) { return ta_ema(s->close, s->n, 200, o[0]); }
+static lb_err b_volsma(const series *s, double **o) { return ta_sma(s->volume, s->n, 20, o[0]); }
+
 static const ind_case cases[] = {
     {"sma", 1, {19}, b_sma, s_sma},
     {"ema", 1, {19}, b_ema, s_ema},
@@ -579,6 +583,15 @@ TEST(fused_pass_gives_the_same_numbers_as_each_batch_call) {
       {b_rsi, {offsetof(ta_values, rsi)}, 1},
       {b_dmi, {offsetof(ta_values, adx), offsetof(ta_values, plus_di), offsetof(ta_values, minus_di)}, 3},
       {b_stoch, {offsetof(ta_values, stoch_k), offsetof(ta_values, stoch_d)}, 2},
+      {b_sma, {offsetof(ta_values, sma)}, 1},
+      {b_ema, {offsetof(ta_values, ema_fast)}, 1},
+      {b_ema50, {offsetof(ta_values, ema_mid)}, 1},
+      {b_ema200, {offsetof(ta_values, ema_slow)}, 1},
+      {b_volsma, {offsetof(ta_values, volume_sma)}, 1},
+      {b_obv, {offsetof(ta_values, obv)}, 1},
+      {b_atr, {offsetof(ta_values, atr)}, 1},
+      {b_macd, {offsetof(ta_values, macd), offsetof(ta_values, macd_signal), offsetof(ta_values, macd_hist)}, 3},
+      {b_bb, {offsetof(ta_values, bb_upper), offsetof(ta_values, bb_middle), offsetof(ta_values, bb_lower)}, 3},
   };
   for (size_t m = 0; m < sizeof map / sizeof map[0]; m++) {
     REQUIRE_OK(map[m].f(&s, b.o));
@@ -595,5 +608,69 @@ TEST(fused_pass_gives_the_same_numbers_as_each_batch_call) {
   }
   outs_free(&b);
   free(v);
+  series_free(&s);
+}
+
+TEST(bollinger_width_is_the_band_spread_over_the_middle) {
+  rng r;
+  rng_seed(&r, lbt_seed() + 9);
+  series s;
+  series_random(&s, 300, 7.0, &r);
+  ta_bbands_state st;
+  REQUIRE_OK(ta_bbands_init(&st, 20, 2.0));
+  for (size_t i = 0; i < s.n; i++) {
+    ta_bbands_value v = ta_bbands_update(&st, s.close[i]);
+    if (i < 19) {
+      CHECK(isnan(v.width));
+      continue;
+    }
+    CHECK(v.width == (v.upper - v.lower) / v.middle);
+    CHECK(v.width > 0.0);
+  }
+  ta_bbands_close(&st);
+  series_free(&s);
+}
+
+/* ta_values holds doubles only: compared field by field as an array. */
+#define NFIELDS (sizeof(ta_values) / sizeof(double))
+
+TEST(a_run_over_many_candles_equals_one_candle_at_a_time) {
+  rng r;
+  rng_seed(&r, lbt_seed() + 10);
+  series s;
+  series_random(&s, 1000, 0.42, &r);
+  ta_params p;
+  ta_params_default(&p);
+  for (int variant = 0; variant < 2; variant++) {
+    if (variant == 1) { /* windows not shared: WILLR and SMA on their own */
+      p.willr_period = 10;
+      p.sma_period = 30;
+    }
+    ta_ind_set a, b;
+    REQUIRE_OK(ta_ind_set_init(&a, &p));
+    REQUIRE_OK(ta_ind_set_init(&b, &p));
+    ta_values *ra = malloc(s.n * sizeof *ra), *rb = malloc(s.n * sizeof *rb);
+    REQUIRE(ra && rb);
+    /* uneven pieces, so runs start and end inside blocks */
+    for (size_t i = 0; i < s.n;) {
+      size_t k = 1 + (i * 7) % 150;
+      if (k > s.n - i) k = s.n - i;
+      ta_ind_set_run(&a, &s.c[i], k, &ra[i]);
+      i += k;
+    }
+    for (size_t i = 0; i < s.n; i++) ta_ind_set_update(&b, &s.c[i], &rb[i]);
+    int bad = 0;
+    for (size_t i = 0; i < s.n; i++) {
+      const double *x = (const double *)&ra[i], *y = (const double *)&rb[i];
+      for (size_t f = 0; f < NFIELDS; f++)
+        if (!same_bits(x[f], y[f]) && bad++ < 3)
+          lbt_fail(__FILE__, __LINE__, "variant %d bar %zu field %zu: run %.17g, update %.17g",
+                   variant, i, f, x[f], y[f]);
+    }
+    free(ra);
+    free(rb);
+    ta_ind_set_close(&a);
+    ta_ind_set_close(&b);
+  }
   series_free(&s);
 }
