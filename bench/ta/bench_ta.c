@@ -63,7 +63,8 @@ static void make_input(void) {
   double p = 30000.0;
   for (size_t i = 0; i < N; i++) {
     double o = p, c = o * (1.0 + (unit() - 0.5) * 0.004);
-    double h = (o > c ? o : c) * (1.0 + unit() * 0.001), l = (o < c ? o : c) * (1.0 - unit() * 0.001);
+    double h = (o > c ? o : c) * (1.0 + unit() * 0.001),
+           l = (o < c ? o : c) * (1.0 - unit() * 0.001);
     ts[i] = INT64_C(1640995200000) + (lb_ms)i * LB_MS_MINUTE;
     hi[i] = h;
     lo[i] = l;
@@ -89,12 +90,12 @@ static double best_ns_per_bar(void (*fn)(void), size_t bars) {
   return best / (double)bars;
 }
 
-#define CHECKED(call)                                        \
-  do {                                                       \
-    if ((call) != LB_OK) {                                   \
-      fprintf(stderr, "bench_ta: %s failed\n", #call);       \
-      exit(1);                                               \
-    }                                                        \
+#define CHECKED(call)                                  \
+  do {                                                 \
+    if ((call) != LB_OK) {                             \
+      fprintf(stderr, "bench_ta: %s failed\n", #call); \
+      exit(1);                                         \
+    }                                                  \
   } while (0)
 
 /* ==== Batch and streaming bodies ==== */
@@ -244,7 +245,8 @@ static void s_natr(void) {
   (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_atr_state s;
   CHECKED(ta_atr_init(&s, 14));
-  for (size_t i = 0; i < n; i++) O1[i] = ta_natr_from_atr(ta_atr_update(&s, H[i], L[i], CL[i]), CL[i]);
+  for (size_t i = 0; i < n; i++)
+    O1[i] = ta_natr_from_atr(ta_atr_update(&s, H[i], L[i], CL[i]), CL[i]);
 }
 static void b_cci(void) { CHECKED(ta_cci(hi, lo, cl, N, 14, o1)); }
 static void s_cci(void) {
@@ -326,7 +328,8 @@ static void s_vwaps(void) {
   (void)TS, (void)H, (void)L, (void)CL, (void)VO, (void)O1, (void)O2, (void)O3;
   ta_vwap_session_state s;
   ta_vwap_session_init(&s);
-  for (size_t i = 0; i < n; i++) O1[i] = ta_vwap_session_update(&s, TS[i], H[i], L[i], CL[i], VO[i]);
+  for (size_t i = 0; i < n; i++)
+    O1[i] = ta_vwap_session_update(&s, TS[i], H[i], L[i], CL[i], VO[i]);
 }
 static void b_vwap(void) { CHECKED(ta_vwap(hi, lo, cl, vol, N, 20, o1)); }
 static void s_vwap(void) {
@@ -398,22 +401,14 @@ typedef struct {
 } row;
 
 static const row rows[] = {
-    {"SMA(20)", b_sma, s_sma, 0.96, 0.96},
-    {"EMA(20)", b_ema, s_ema, 1.87, 1.88},
-    {"RSI(14)", b_rsi, s_rsi, 5.25, 4.99},
-    {"MACD(12,26,9)", b_macd, s_macd, 12.87, 2.21},
-    {"ATR(14)", b_atr, s_atr, 8.54, 1.96},
-    {"BBANDS(20,2)", b_bb, s_bb, 4.30, 2.53},
-    {"ADX(14)", b_adx, s_adx, 9.01, 7.73},
-    {"STOCH(14,3,3)", b_stoch, s_stoch, 12.45, 9.71},
-    {"OBV", b_obv, s_obv, 4.36, 4.27},
-    {"NATR(14)", b_natr, s_natr, 0, 0},
-    {"CCI(14)", b_cci, s_cci, 0, 0},
-    {"MFI(14)", b_mfi, s_mfi, 0, 0},
-    {"WILLR(14)", b_willr, s_willr, 0, 0},
-    {"ROC(10)", b_roc, s_roc, 0, 0},
-    {"SAR(0.02,0.2)", b_sar, s_sar, 0, 0},
-    {"VWAP session", b_vwaps, s_vwaps, 0, 0},
+    {"SMA(20)", b_sma, s_sma, 0.96, 0.96}, {"EMA(20)", b_ema, s_ema, 1.87, 1.88},
+    {"RSI(14)", b_rsi, s_rsi, 5.25, 4.99}, {"MACD(12,26,9)", b_macd, s_macd, 12.87, 2.21},
+    {"ATR(14)", b_atr, s_atr, 8.54, 1.96}, {"BBANDS(20,2)", b_bb, s_bb, 4.30, 2.53},
+    {"ADX(14)", b_adx, s_adx, 9.01, 7.73}, {"STOCH(14,3,3)", b_stoch, s_stoch, 12.45, 9.71},
+    {"OBV", b_obv, s_obv, 4.36, 4.27},     {"NATR(14)", b_natr, s_natr, 0, 0},
+    {"CCI(14)", b_cci, s_cci, 0, 0},       {"MFI(14)", b_mfi, s_mfi, 0, 0},
+    {"WILLR(14)", b_willr, s_willr, 0, 0}, {"ROC(10)", b_roc, s_roc, 0, 0},
+    {"SAR(0.02,0.2)", b_sar, s_sar, 0, 0}, {"VWAP session", b_vwaps, s_vwaps, 0, 0},
     {"VWAP(20)", b_vwap, s_vwap, 0, 0},
 };
 
@@ -440,24 +435,26 @@ int main(int argc, char **argv) {
   }
 
   /* The fused pass against the separate batch passes of the same set. */
-  void (*parts[])(void) = {b_sma,  b_volsma, b_ema,  b_ema50, b_ema200, b_rsi,   b_macd,
-                           b_natr, b_bb,     b_dmi,  b_stoch, b_willr,  b_obv,   b_vwaps,
-                           b_vwap, b_cci,    b_mfi,  b_roc,   b_sar};
+  void (*parts[])(void) = {b_sma,  b_volsma, b_ema, b_ema50, b_ema200, b_rsi, b_macd,
+                           b_natr, b_bb,     b_dmi, b_stoch, b_willr,  b_obv, b_vwaps,
+                           b_vwap, b_cci,    b_mfi, b_roc,   b_sar};
   double sum = 0;
   for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) sum += best_ns_per_bar(parts[k], N);
   double f = best_ns_per_bar(fused, N), f1 = best_ns_per_bar(fused_one, N);
-  printf("%-16s %8.2f  (ta_ind_set_run; sum of the %zu separate batch passes: %.2f, fused/sum %.2f)\n",
-         "fused set", f, sizeof parts / sizeof parts[0], sum, f / sum);
-  printf("%-16s %8.2f  (ta_ind_set_update, one candle per call: fused/sum %.2f)\n", "fused, 1 by 1", f1,
-         f1 / sum);
+  printf(
+      "%-16s %8.2f  (ta_ind_set_run; sum of the %zu separate batch passes: %.2f, fused/sum %.2f)\n",
+      "fused set", f, sizeof parts / sizeof parts[0], sum, f / sum);
+  printf("%-16s %8.2f  (ta_ind_set_update, one candle per call: fused/sum %.2f)\n", "fused, 1 by 1",
+         f1, f1 / sum);
   frame_bars = N < 2000000 ? N : 2000000;
   double fr = best_ns_per_bar(frame, frame_bars);
   printf("%-16s %8.2f  (ta_frame_update per candle: fused set + window + swings, %zu bars)\n",
          "frame update", fr, frame_bars);
   double cal = best_ns_per_bar(talib_ema_recurrence, N);
-  printf("%-16s %8.2f  (TA-Lib's EMA step compiled here; README's TA-Lib EMA(20): 1.87 -> this "
-         "machine runs it %.2fx the README's time)\n",
-         "calibration", cal, cal / 1.87);
+  printf(
+      "%-16s %8.2f  (TA-Lib's EMA step compiled here; README's TA-Lib EMA(20): 1.87 -> this "
+      "machine runs it %.2fx the README's time)\n",
+      "calibration", cal, cal / 1.87);
   printf("(checksum %g)\n", sink);
   return 0;
 }

@@ -22,19 +22,21 @@ static const char header[] =
 
 /* %.17g (round-trip exact); a warm-up value is an empty field. */
 static void put_num(FILE *out, double x) {
-  if (isnan(x)) fputs(",", out);
-  else fprintf(out, ",%.17g", x);
+  if (isnan(x))
+    fputs(",", out);
+  else
+    fprintf(out, ",%.17g", x);
 }
 
 static void write_row(FILE *out, const data_candle *c, const ta_values *v) {
   fprintf(out, "%lld", (long long)c->ts);
-  const double cols[] = {c->open,        c->high,      c->low,       c->close,     c->volume,
-                         v->sma,         v->ema_fast,  v->rsi,       v->macd,      v->macd_signal,
-                         v->macd_hist,   v->atr,       v->bb_upper,  v->bb_middle, v->bb_lower,
-                         v->adx,         v->plus_di,   v->minus_di,  v->stoch_k,   v->stoch_d,
-                         v->obv,         v->ema_mid,   v->ema_slow,  v->natr,      v->bb_width,
-                         v->cci,         v->mfi,       v->willr,     v->roc,       v->sar,
-                         v->vwap,        v->vwap_rolling, v->volume_sma};
+  const double cols[] = {c->open,      c->high,         c->low,       c->close,     c->volume,
+                         v->sma,       v->ema_fast,     v->rsi,       v->macd,      v->macd_signal,
+                         v->macd_hist, v->atr,          v->bb_upper,  v->bb_middle, v->bb_lower,
+                         v->adx,       v->plus_di,      v->minus_di,  v->stoch_k,   v->stoch_d,
+                         v->obv,       v->ema_mid,      v->ema_slow,  v->natr,      v->bb_width,
+                         v->cci,       v->mfi,          v->willr,     v->roc,       v->sar,
+                         v->vwap,      v->vwap_rolling, v->volume_sma};
   for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) put_num(out, cols[i]);
   fputc('\n', out);
 }
@@ -44,9 +46,12 @@ static int take(const char *name, int argc, char **argv, int *i, const char **va
   const char *a = argv[*i];
   size_t n = strlen(name);
   if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '=')) return 0;
-  if (a[n] == '=') *val = a + n + 1;
-  else if (*i + 1 < argc) *val = argv[++*i];
-  else *err = 1;
+  if (a[n] == '=')
+    *val = a + n + 1;
+  else if (*i + 1 < argc)
+    *val = argv[++*i];
+  else
+    *err = 1;
   return 1;
 }
 
@@ -63,27 +68,32 @@ static int indicators_run(int argc, char **argv) {
       if (err) return cli_error("indicators", CLI_EXIT_USAGE, "option %s needs a value", argv[i]);
       continue;
     }
-    return cli_error("indicators", CLI_EXIT_USAGE, "unknown option %s (see levbot indicators --help)",
-                     argv[i]);
+    return cli_error("indicators", CLI_EXIT_USAGE,
+                     "unknown option %s (see levbot indicators --help)", argv[i]);
   }
   if (!data_path || !*data_path)
     return cli_error("indicators", CLI_EXIT_USAGE, "--data FILE is required");
   lb_ms tf = 0;
   if (tf_text && lb_timeframe_parse(tf_text, &tf) != LB_OK)
-    return cli_error("indicators", CLI_EXIT_USAGE,
-                     "--timeframe %s is not a timeframe (1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w)",
-                     tf_text);
+    return cli_error(
+        "indicators", CLI_EXIT_USAGE,
+        "--timeframe %s is not a timeframe (1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w)",
+        tf_text);
 
   lb_errbuf eb = {{0}};
   data_series s;
   lb_err e = data_load_file(data_path, DATA_FMT_AUTO, &s, NULL, &eb);
-  if (e) return cli_error("indicators", cli_exit_for(e) == CLI_EXIT_USAGE ? CLI_EXIT_DATA : cli_exit_for(e),
-                          "%s", eb.msg[0] ? eb.msg : lb_strerror(e));
+  if (e)
+    return cli_error("indicators",
+                     cli_exit_for(e) == CLI_EXIT_USAGE ? CLI_EXIT_DATA : cli_exit_for(e), "%s",
+                     eb.msg[0] ? eb.msg : lb_strerror(e));
   if (tf && tf != s.timeframe) {
     data_series r;
     e = data_resample(&s, tf, &r, &eb);
     data_series_close(&s);
-    if (e) return cli_error("indicators", e == LB_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE, "%s", eb.msg);
+    if (e)
+      return cli_error("indicators", e == LB_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE, "%s",
+                       eb.msg);
     s = r;
   }
 
@@ -104,14 +114,19 @@ static int indicators_run(int argc, char **argv) {
     int saved = errno;
     free(vals);
     data_series_close(&s);
-    return cli_error("indicators", CLI_EXIT_FAILURE, "cannot write %s: %s", out_path, strerror(saved));
+    return cli_error("indicators", CLI_EXIT_FAILURE, "cannot write %s: %s", out_path,
+                     strerror(saved));
   }
   fputs(header, out);
   for (size_t i = 0; i < s.n; i++) write_row(out, &s.c[i], &vals[i]);
   int werr = ferror(out);
-  if (out != stdout) werr |= fclose(out) != 0;
-  else werr |= fflush(out) != 0;
-  if (werr) rc = cli_error("indicators", CLI_EXIT_FAILURE, "writing %s failed", out_path ? out_path : "stdout");
+  if (out != stdout)
+    werr |= fclose(out) != 0;
+  else
+    werr |= fflush(out) != 0;
+  if (werr)
+    rc = cli_error("indicators", CLI_EXIT_FAILURE, "writing %s failed",
+                   out_path ? out_path : "stdout");
   else if (out_path) {
     char tfname[16];
     fprintf(stderr, "levbot indicators: %zu candles (%s) written to %s\n", s.n,

@@ -60,8 +60,7 @@ static lb_err check_period(const char *name, int v, int min, lb_errbuf *eb) {
 }
 
 static lb_err check_real(const char *name, double v, double lo, double hi, lb_errbuf *eb) {
-  if (!(v >= lo && v <= hi))
-    return lb_fail(eb, LB_EINVAL, "%s %g outside %g..%g", name, v, lo, hi);
+  if (!(v >= lo && v <= hi)) return lb_fail(eb, LB_EINVAL, "%s %g outside %g..%g", name, v, lo, hi);
   return LB_OK;
 }
 
@@ -70,19 +69,30 @@ lb_err ta_params_check(const ta_params *p, lb_errbuf *eb) {
     const char *name;
     int v, min;
   } per[] = {
-      {"sma_period", p->sma_period, 1},     {"ema_fast", p->ema_fast, 1},
-      {"ema_mid", p->ema_mid, 1},           {"ema_slow", p->ema_slow, 1},
-      {"rsi_period", p->rsi_period, 2},     {"macd_fast", p->macd_fast, 2},
-      {"macd_slow", p->macd_slow, 2},       {"macd_signal", p->macd_signal, 1},
-      {"atr_period", p->atr_period, 1},     {"bb_period", p->bb_period, 2},
-      {"adx_period", p->adx_period, 2},     {"stoch_k", p->stoch_k, 1},
-      {"stoch_slow_k", p->stoch_slow_k, 1}, {"stoch_d", p->stoch_d, 1},
-      {"cci_period", p->cci_period, 2},     {"mfi_period", p->mfi_period, 2},
-      {"willr_period", p->willr_period, 2}, {"roc_period", p->roc_period, 1},
+      {"sma_period", p->sma_period, 1},
+      {"ema_fast", p->ema_fast, 1},
+      {"ema_mid", p->ema_mid, 1},
+      {"ema_slow", p->ema_slow, 1},
+      {"rsi_period", p->rsi_period, 2},
+      {"macd_fast", p->macd_fast, 2},
+      {"macd_slow", p->macd_slow, 2},
+      {"macd_signal", p->macd_signal, 1},
+      {"atr_period", p->atr_period, 1},
+      {"bb_period", p->bb_period, 2},
+      {"adx_period", p->adx_period, 2},
+      {"stoch_k", p->stoch_k, 1},
+      {"stoch_slow_k", p->stoch_slow_k, 1},
+      {"stoch_d", p->stoch_d, 1},
+      {"cci_period", p->cci_period, 2},
+      {"mfi_period", p->mfi_period, 2},
+      {"willr_period", p->willr_period, 2},
+      {"roc_period", p->roc_period, 1},
       {"volume_sma_period", p->volume_sma_period, 1},
-      {"vwap_period", p->vwap_period, 1},   {"pivot_bars", p->pivot_bars, 1},
+      {"vwap_period", p->vwap_period, 1},
+      {"pivot_bars", p->pivot_bars, 1},
       {"sr_min_touches", p->sr_min_touches, 1},
-      {"vol_lookback", p->vol_lookback, 1}, {"div_max_bars", p->div_max_bars, 1},
+      {"vol_lookback", p->vol_lookback, 1},
+      {"div_max_bars", p->div_max_bars, 1},
       {"div_recent_bars", p->div_recent_bars, 0},
   };
   lb_err e;
@@ -101,9 +111,11 @@ lb_err ta_params_check(const ta_params *p, lb_errbuf *eb) {
   if ((e = check_real("vol_rank", p->vol_rank, 0.0, 1.0, eb))) return e;
   /* The window must hold a whole pivot (2N+1 bars) and the divergence span. */
   int need = 2 * p->pivot_bars + 1;
-  if (p->div_max_bars + p->div_recent_bars + 1 > need) need = p->div_max_bars + p->div_recent_bars + 1;
+  if (p->div_max_bars + p->div_recent_bars + 1 > need)
+    need = p->div_max_bars + p->div_recent_bars + 1;
   if (p->window < need || p->window > TA_MAX_PERIOD)
-    return lb_fail(eb, LB_EINVAL, "window %d outside %d..%d (2*pivot_bars+1 and div_max_bars+div_recent_bars+1)",
+    return lb_fail(eb, LB_EINVAL,
+                   "window %d outside %d..%d (2*pivot_bars+1 and div_max_bars+div_recent_bars+1)",
                    p->window, need, TA_MAX_PERIOD);
   return LB_OK;
 }
@@ -112,8 +124,10 @@ lb_err ta_params_check(const ta_params *p, lb_errbuf *eb) {
 
 lb_err ta_ind_set_init(ta_ind_set *s, const ta_params *p) {
   memset(s, 0, sizeof *s);
-  if (p) s->p = *p;
-  else ta_params_default(&s->p);
+  if (p)
+    s->p = *p;
+  else
+    ta_params_default(&s->p);
   if (ta_params_check(&s->p, NULL)) return LB_EINVAL;
   const ta_params *q = &s->p;
   lb_err e = ta_sma_init(&s->sma, q->sma_period);
@@ -198,9 +212,9 @@ static inline __attribute__((always_inline)) void grp_wilder(ta_macd_state *mc, 
   double t = rs->gain + rs->loss;
   bool t0 = ta_is_zero(t), c0 = ta_is_zero(cl);
   ta_d2_ q = div2(rs->gain, t0 ? 1.0 : t, atr, c0 ? 1.0 : cl);
-  o->rsi = rsi_ready ? (t0 ? 0.0 : 100.0 * q[0]) : NAN;          /* ta_rsi_update */
+  o->rsi = rsi_ready ? (t0 ? 0.0 : 100.0 * q[0]) : NAN; /* ta_rsi_update */
   o->atr = atr;
-  o->natr = c0 ? (isnan(atr) ? NAN : 0.0) : q[1] * 100.0;          /* ta_natr_from_atr */
+  o->natr = c0 ? (isnan(atr) ? NAN : 0.0) : q[1] * 100.0; /* ta_natr_from_atr */
   ta_dmi_value d = ta_dmi_update(dm, h, l, cl);
   o->adx = d.adx;
   o->plus_di = d.plus_di;
@@ -265,14 +279,15 @@ static inline __attribute__((always_inline)) void grp_typical(ta_mfi_state *mf,
   bool vr_ready = ta_vwap_add_(vr, tp, v);
   bool vs_vol = vs->v > 0.0, vr_vol = ta_vwap_has_volume_(vr);
   ta_d2_ w = div2(vs->pv, vs_vol ? vs->v : 1.0, vr->pv, vr_vol ? vr->v : 1.0);
-  o->vwap = vs_vol ? w[0] : tp;                                  /* ta_vwap_session_update_tp */
-  o->vwap_rolling = vr_ready ? (vr_vol ? w[1] : tp) : NAN;        /* ta_vwap_update_tp */
+  o->vwap = vs_vol ? w[0] : tp;                            /* ta_vwap_session_update_tp */
+  o->vwap_rolling = vr_ready ? (vr_vol ? w[1] : tp) : NAN; /* ta_vwap_update_tp */
   double t = mf->pos_sum + mf->neg_sum;
   o->mfi = mfi_ready ? (t < 1.0 ? 0.0 : 100.0 * (mf->pos_sum / t)) : NAN; /* ta_mfi_update_tp */
 }
 
 void ta_ind_set_update(ta_ind_set *s, const data_candle *c, ta_values *o) {
-  grp_typical(&s->mfi, &s->vwap, &s->vwap_rolling, &s->cci, &s->roc, c, o); /* longest chain first */
+  grp_typical(&s->mfi, &s->vwap, &s->vwap_rolling, &s->cci, &s->roc, c,
+              o); /* longest chain first */
   grp_range(&s->stoch, &s->willr, s->willr_shares_window, c, o);
   grp_wilder(&s->macd, &s->rsi, &s->atr, &s->dmi, c, o);
   grp_bands(&s->bb, &s->sma, s->sma_is_bb, &s->sar, c, o);

@@ -22,7 +22,7 @@ struct ta_frame {
   ta_params p;
   ta_ind_set ind;
   ta_values last;
-  int64_t bars; /* candles seen; the last one has index bars-1 */
+  int64_t bars;   /* candles seen; the last one has index bars-1 */
   frame_bar *win; /* ring of p.window bars, slot = index % window */
   double *bbw;    /* ring of the last vol_lookback+1 band widths */
   int bbw_len, bbw_pos, bbw_cap;
@@ -39,8 +39,10 @@ static const frame_bar *bar_at(const ta_frame *f, int64_t idx) {
 
 ta_frame *ta_frame_new(lb_ms tf, const ta_params *p) {
   ta_params q;
-  if (p) q = *p;
-  else ta_params_default(&q);
+  if (p)
+    q = *p;
+  else
+    ta_params_default(&q);
   if (tf <= 0 || ta_params_check(&q, NULL)) return NULL;
   ta_frame *f = calloc(1, sizeof *f);
   if (!f) return NULL;
@@ -198,15 +200,15 @@ void ta_frame_view(const ta_frame *f, ta_view *v) {
   v->psar = any ? x->sar : NAN;
   v->volume_sma20 = any ? x->volume_sma : NAN;
 
-  const double core[] = {v->sma20,    v->ema20,  v->ema50,     v->rsi14,   v->macd_signal,
-                         v->atr14,    v->bb_middle, v->adx14, v->stoch_d, v->volume_sma20};
+  const double core[] = {v->sma20, v->ema20,     v->ema50, v->rsi14,   v->macd_signal,
+                         v->atr14, v->bb_middle, v->adx14, v->stoch_d, v->volume_sma20};
   v->ready = any;
   for (size_t i = 0; i < sizeof core / sizeof core[0]; i++)
     if (isnan(core[i])) v->ready = false;
 
   v->bb_width_rank = any ? bbw_rank(f) : NAN;
   v->trend = ta_trend_dir(v->close, v->ema20, v->ema50);
-  ta_regime_in rin = {v->close,     v->ema20,     v->ema50,  v->adx14,
+  ta_regime_in rin = {v->close,     v->ema20,      v->ema50,  v->adx14,
                       v->plus_di14, v->minus_di14, v->natr14, v->bb_width_rank};
   v->regime = v->ready ? ta_regime_classify(&rin, &f->p) : LB_REGIME_UNKNOWN;
 

@@ -21,9 +21,9 @@ static bool period_ok(int p, int min) { return ta_period_ok_(p, min); }
 static double *ring_new(int n) { return calloc((size_t)n, sizeof(double)); }
 
 /* Batch argument check: arrays must exist when there is work to do. */
-#define NEED(ptr)                                  \
-  do {                                             \
-    if (n > 0 && (ptr) == NULL) return LB_EINVAL;  \
+#define NEED(ptr)                                 \
+  do {                                            \
+    if (n > 0 && (ptr) == NULL) return LB_EINVAL; \
   } while (0)
 
 /* ==== Lookbacks ==== */
@@ -221,14 +221,14 @@ lb_err ta_adx(const double *high, const double *low, const double *close, size_t
   return ta_dmi(high, low, close, n, period, out, NULL, NULL);
 }
 
-lb_err ta_plus_di(const double *high, const double *low, const double *close, size_t n,
-                  int period, double *out) {
+lb_err ta_plus_di(const double *high, const double *low, const double *close, size_t n, int period,
+                  double *out) {
   NEED(out);
   return ta_dmi(high, low, close, n, period, NULL, out, NULL);
 }
 
-lb_err ta_minus_di(const double *high, const double *low, const double *close, size_t n,
-                   int period, double *out) {
+lb_err ta_minus_di(const double *high, const double *low, const double *close, size_t n, int period,
+                   double *out) {
   NEED(out);
   return ta_dmi(high, low, close, n, period, NULL, NULL, out);
 }
@@ -301,13 +301,12 @@ void ta_cci_close(ta_cci_state *s) {
  * bar index modulo period and summed from slot 0 in order (the deviation of
  * the bar from the mean is a small difference of large numbers, so the
  * mean's last bit matters).  Only the slot of the new bar changed, so the
- * prefix sums before it still hold and the sum restarts from there.  The mean deviation is a sum of absolute values
- * (no cancellation), so it takes four partial sums, and the quotient one
- * division: a unit or two in the last place from TA-Lib's.  One deliberate
- * exception: a mean deviation below 1e-13 of the price (a flat window) is
- * taken as 0.  TA-Lib tests it against exactly 0, so over a constant series
- * the rounding of the mean gives it +/-66.7 instead of 0.  No real market
- * has a window that flat. */
+ * prefix sums before it still hold and the sum restarts from there.  The mean deviation is a sum of
+ * absolute values (no cancellation), so it takes four partial sums, and the quotient one division:
+ * a unit or two in the last place from TA-Lib's.  One deliberate exception: a mean deviation below
+ * 1e-13 of the price (a flat window) is taken as 0.  TA-Lib tests it against exactly 0, so over a
+ * constant series the rounding of the mean gives it +/-66.7 instead of 0.  No real market has a
+ * window that flat. */
 double ta_cci_update_tp(ta_cci_state *s, double tp) {
   int p = s->period, q = s->pos;
   const double *r = s->ring;

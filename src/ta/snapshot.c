@@ -92,22 +92,38 @@ static json_t *view_json(const ta_view *v) {
     const char *k;
     double x;
   } nums[] = {
-      {"open", v->open},         {"high", v->high},
-      {"low", v->low},           {"close", v->close},
-      {"volume", v->volume},     {"sma20", v->sma20},
-      {"ema20", v->ema20},       {"ema50", v->ema50},
-      {"ema200", v->ema200},     {"rsi14", v->rsi14},
-      {"macd", v->macd},         {"macd_signal", v->macd_signal},
-      {"macd_hist", v->macd_hist}, {"atr14", v->atr14},
-      {"natr14", v->natr14},     {"bb_upper", v->bb_upper},
-      {"bb_middle", v->bb_middle}, {"bb_lower", v->bb_lower},
-      {"bb_width", v->bb_width}, {"bb_width_rank", v->bb_width_rank},
-      {"adx14", v->adx14},       {"plus_di14", v->plus_di14},
-      {"minus_di14", v->minus_di14}, {"stoch_k", v->stoch_k},
-      {"stoch_d", v->stoch_d},   {"obv", v->obv},
-      {"vwap", v->vwap},         {"cci", v->cci},
-      {"mfi14", v->mfi14},       {"willr14", v->willr14},
-      {"roc", v->roc},           {"psar", v->psar},
+      {"open", v->open},
+      {"high", v->high},
+      {"low", v->low},
+      {"close", v->close},
+      {"volume", v->volume},
+      {"sma20", v->sma20},
+      {"ema20", v->ema20},
+      {"ema50", v->ema50},
+      {"ema200", v->ema200},
+      {"rsi14", v->rsi14},
+      {"macd", v->macd},
+      {"macd_signal", v->macd_signal},
+      {"macd_hist", v->macd_hist},
+      {"atr14", v->atr14},
+      {"natr14", v->natr14},
+      {"bb_upper", v->bb_upper},
+      {"bb_middle", v->bb_middle},
+      {"bb_lower", v->bb_lower},
+      {"bb_width", v->bb_width},
+      {"bb_width_rank", v->bb_width_rank},
+      {"adx14", v->adx14},
+      {"plus_di14", v->plus_di14},
+      {"minus_di14", v->minus_di14},
+      {"stoch_k", v->stoch_k},
+      {"stoch_d", v->stoch_d},
+      {"obv", v->obv},
+      {"vwap", v->vwap},
+      {"cci", v->cci},
+      {"mfi14", v->mfi14},
+      {"willr14", v->willr14},
+      {"roc", v->roc},
+      {"psar", v->psar},
       {"volume_sma20", v->volume_sma20},
   };
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) put_num(&j, nums[i].k, nums[i].x);
@@ -146,9 +162,9 @@ char *ta_snapshot_to_json(const ta_snapshot *s) {
   for (int i = 0; tfs && i < s->n && i < TA_MAX_TF; i++)
     if (json_array_append_new(tfs, view_json(&s->tf[i])) != 0) j.failed = true;
   put(&j, "timeframes", tfs);
-  char *text = j.failed ? NULL
-                        : json_dumps(j.o, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                              JSON_REAL_PRECISION(10));
+  char *text = j.failed
+                   ? NULL
+                   : json_dumps(j.o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   json_decref(j.o);
   return text;
 }

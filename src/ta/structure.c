@@ -33,8 +33,12 @@ size_t ta_find_swings(const lb_ms *ts, const double *high, const double *low, co
       bool hit = kind > 0 ? is_swing_high(high, i, nbars) : is_swing_low(low, i, nbars);
       if (!hit) continue;
       if (count < max)
-        out[count] = (ta_swing){(int64_t)i, ts ? ts[i] : 0, kind, kind > 0 ? high[i] : low[i],
-                                rsi ? rsi[i] : NAN, macd_hist ? macd_hist[i] : NAN};
+        out[count] = (ta_swing){(int64_t)i,
+                                ts ? ts[i] : 0,
+                                kind,
+                                kind > 0 ? high[i] : low[i],
+                                rsi ? rsi[i] : NAN,
+                                macd_hist ? macd_hist[i] : NAN};
       count++;
     }
   }
@@ -74,8 +78,10 @@ size_t ta_sr_levels(const ta_swing *sw, size_t n, double tol, int min_touches, t
       sum += pt[j].price;
       lv.hi = pt[j].price;
       lv.touches++;
-      if (pt[j].kind > 0) lv.highs++;
-      else lv.lows++;
+      if (pt[j].kind > 0)
+        lv.highs++;
+      else
+        lv.lows++;
       if (pt[j].idx > lv.last_idx) lv.last_idx = pt[j].idx;
       j++;
     }
@@ -118,7 +124,8 @@ static bool last_two(const ta_swing *sw, size_t n, int kind, const ta_swing **a,
   *a = *b = NULL;
   for (size_t i = n; i-- > 0;) {
     if (sw[i].kind != kind) continue;
-    if (!*b) *b = &sw[i];
+    if (!*b)
+      *b = &sw[i];
     else {
       *a = &sw[i];
       return true;
@@ -170,8 +177,8 @@ double ta_rank(const double *hist, size_t n, double x) {
 }
 
 lb_regime ta_regime_classify(const ta_regime_in *in, const ta_params *p) {
-  const double v[] = {in->close, in->ema_fast, in->ema_mid, in->adx,
-                      in->plus_di, in->minus_di, in->natr, in->bb_width_rank};
+  const double v[] = {in->close,   in->ema_fast, in->ema_mid, in->adx,
+                      in->plus_di, in->minus_di, in->natr,    in->bb_width_rank};
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
     if (isnan(v[i])) return LB_REGIME_UNKNOWN;
   if (in->natr >= p->vol_natr || in->bb_width_rank >= p->vol_rank) return LB_REGIME_VOLATILE;

@@ -63,7 +63,7 @@ typedef struct {
   int roc_period;                        /* 10 */
   double sar_accel, sar_max;             /* 0.02, 0.2 */
   int volume_sma_period;                 /* 20 */
-  int vwap_period;                       /* 20: the rolling VWAP (the view's vwap is per UTC session) */
+  int vwap_period; /* 20: the rolling VWAP (the view's vwap is per UTC session) */
 
   /* structure */
   int window;            /* 300: candles a frame keeps for swings, levels, divergence */
@@ -72,11 +72,11 @@ typedef struct {
   int sr_min_touches;    /* 1: swings a level needs to count */
   double mid_band;       /* 1/3: width of the "middle" band, as a fraction of the range */
   double trend_adx;      /* 25: ADX at or above which a directional market is trending */
-  double vol_natr;       /* 5.0: NATR (ATR as % of close) at or above which the market is volatile */
-  double vol_rank;       /* 0.95: band-width percentile rank at or above which it is volatile */
-  int vol_lookback;      /* 100: band widths the rank is taken over */
-  int div_max_bars;      /* 60: the two swings of a divergence at most this many bars apart */
-  int div_recent_bars;   /* 10: the newer swing at most this many bars before the last candle */
+  double vol_natr;     /* 5.0: NATR (ATR as % of close) at or above which the market is volatile */
+  double vol_rank;     /* 0.95: band-width percentile rank at or above which it is volatile */
+  int vol_lookback;    /* 100: band widths the rank is taken over */
+  int div_max_bars;    /* 60: the two swings of a divergence at most this many bars apart */
+  int div_recent_bars; /* 10: the newer swing at most this many bars before the last candle */
 } ta_params;
 
 void ta_params_default(ta_params *p);
@@ -114,10 +114,10 @@ size_t ta_find_swings(const lb_ms *ts, const double *high, const double *low, co
  * members are dropped. */
 typedef struct {
   double price;
-  double lo, hi;     /* extent of the members */
-  int touches;       /* members */
-  int highs, lows;   /* members that were swing highs / lows */
-  int64_t last_idx;  /* bar of the most recent member */
+  double lo, hi;    /* extent of the members */
+  int touches;      /* members */
+  int highs, lows;  /* members that were swing highs / lows */
+  int64_t last_idx; /* bar of the most recent member */
 } ta_level;
 
 #define TA_MAX_LEVELS 64 /* a buffer that holds a default frame's levels in practice */
@@ -128,8 +128,7 @@ size_t ta_sr_levels(const ta_swing *sw, size_t n, double tol, int min_touches, t
                     size_t max);
 /* Nearest support: the highest level price <= price; nearest resistance:
  * the lowest level price > price.  NAN when there is none. */
-void ta_sr_nearest(const ta_level *lv, size_t n, double price, double *support,
-                   double *resistance);
+void ta_sr_nearest(const ta_level *lv, size_t n, double price, double *support, double *resistance);
 /* The red-flag test: both levels exist, resistance > support, and price is
  * inside the band of width `band` (fraction of the range) centred on the
  * middle: |(price - support)/(resistance - support) - 0.5| <= band/2.
@@ -262,13 +261,13 @@ typedef struct {
   lb_regime regime;
   int trend;                  /* +1 / 0 / -1 (ta_trend_dir) */
   double support, resistance; /* nearest to close (NAN if none) */
-  double range_pos;           /* (close - support)/(resistance - support), NAN if either is missing */
-  bool mid_range;             /* the red-flag test (ta_mid_range) */
+  double range_pos; /* (close - support)/(resistance - support), NAN if either is missing */
+  bool mid_range;   /* the red-flag test (ta_mid_range) */
   double swing_low, swing_high; /* most recent confirmed pivots (NAN if none) */
-  int div_macd, div_rsi;      /* +1 bullish, -1 bearish, 0 none */
-  double bb_width_rank;       /* 0..1 among up to vol_lookback earlier widths;
-                                 NAN until min(vol_lookback, 20) of them exist */
-  int n_recent;               /* candles in recent[], oldest first */
+  int div_macd, div_rsi;        /* +1 bullish, -1 bearish, 0 none */
+  double bb_width_rank;         /* 0..1 among up to vol_lookback earlier widths;
+                                   NAN until min(vol_lookback, 20) of them exist */
+  int n_recent;                 /* candles in recent[], oldest first */
   data_candle recent[TA_RECENT];
 } ta_view;
 
@@ -299,11 +298,11 @@ size_t ta_frame_levels(const ta_frame *f, ta_level *out, size_t max);
 
 typedef struct {
   char symbol[LB_SYMBOL_MAX];
-  lb_ms ts;       /* open time of the entry timeframe's last candle */
-  int n;          /* views */
+  lb_ms ts;              /* open time of the entry timeframe's last candle */
+  int n;                 /* views */
   ta_view tf[TA_MAX_TF]; /* tf[0] = entry (lowest) timeframe, ascending */
-  int confluence; /* +1 all up, -1 all down, 0 mixed (ta_confluence) */
-  int n_agree;    /* timeframes agreeing with the entry timeframe's trend */
+  int confluence;        /* +1 all up, -1 all down, 0 mixed (ta_confluence) */
+  int n_agree;           /* timeframes agreeing with the entry timeframe's trend */
   int n_up, n_down;
 } ta_snapshot;
 

@@ -316,8 +316,10 @@ TA_HOT ta_macd_value ta_macd_update(ta_macd_state *s, double x) {
     s->gsum += line;
     return r;
   }
-  if (m == s->signal - 1) s->gv = (s->gsum + line) / s->signal;
-  else s->gv = (line - s->gv) * s->kg + s->gv;
+  if (m == s->signal - 1)
+    s->gv = (s->gsum + line) / s->signal;
+  else
+    s->gv = (line - s->gv) * s->kg + s->gv;
   r.macd = line;
   r.signal = s->gv;
   r.hist = line - s->gv;
@@ -528,10 +530,10 @@ lb_err ta_dmi(const double *high, const double *low, const double *close, size_t
               double *adx, double *plus_di, double *minus_di);
 lb_err ta_adx(const double *high, const double *low, const double *close, size_t n, int period,
               double *out);
-lb_err ta_plus_di(const double *high, const double *low, const double *close, size_t n,
-                  int period, double *out);
-lb_err ta_minus_di(const double *high, const double *low, const double *close, size_t n,
-                   int period, double *out);
+lb_err ta_plus_di(const double *high, const double *low, const double *close, size_t n, int period,
+                  double *out);
+lb_err ta_minus_di(const double *high, const double *low, const double *close, size_t n, int period,
+                   double *out);
 
 /* ==== Sliding highest high / lowest low over `period` bars; the building
  * block of STOCH and WILLR ====
@@ -573,8 +575,8 @@ static inline lb_err ta_minmax_init(ta_minmax_state *s, int period) {
   return LB_OK;
 }
 /* Internal, once per completed block: its suffix extremes. */
-static inline void ta_minmax_block_(const double *hi_blk, const double *lo_blk, double *hi_suf, double *lo_suf,
-                      int period) {
+static inline void ta_minmax_block_(const double *hi_blk, const double *lo_blk, double *hi_suf,
+                                    double *lo_suf, int period) {
   double h = -INFINITY, l = INFINITY;
   for (int j = period - 1; j >= 0; j--) {
     h = hi_blk[j] > h ? hi_blk[j] : h;
@@ -586,8 +588,7 @@ static inline void ta_minmax_block_(const double *hi_blk, const double *lo_blk, 
 
 /* Adds a bar; afterwards *hi and *lo are the extremes of the last `period` bars
  * (of all bars while filling).  Returns true once `period` bars were seen. */
-TA_HOT bool ta_minmax_update(ta_minmax_state *s, double h, double l, double *hi,
-                                    double *lo) {
+TA_HOT bool ta_minmax_update(ta_minmax_state *s, double h, double l, double *hi, double *lo) {
   int q = s->pos;
   s->hi_blk[q] = h;
   s->lo_blk[q] = l;
@@ -877,8 +878,7 @@ TA_HOT void ta_vwap_session_add_(ta_vwap_session_state *s, lb_ms ts, double tp, 
   s->pv += tp * v;
   s->v += v;
 }
-TA_HOT double ta_vwap_session_update_tp(ta_vwap_session_state *s, lb_ms ts, double tp,
-                                               double v) {
+TA_HOT double ta_vwap_session_update_tp(ta_vwap_session_state *s, lb_ms ts, double tp, double v) {
   ta_vwap_session_add_(s, ts, tp, v);
   return s->v > 0.0 ? s->pv / s->v : tp;
 }
@@ -913,7 +913,8 @@ static inline lb_err ta_vwap_init(ta_vwap_state *s, int period) {
 typedef struct {
   double pv, v;
 } ta_vwap_sums_;
-static inline ta_vwap_sums_ ta_vwap_resync_(const double *pv_ring, const double *v_ring, int period) {
+static inline ta_vwap_sums_ ta_vwap_resync_(const double *pv_ring, const double *v_ring,
+                                            int period) {
   ta_vwap_sums_ r = {0.0, 0.0};
   for (int i = 0; i < period; i++) {
     r.pv += pv_ring[i];

@@ -68,8 +68,8 @@ void series_from_closes(series *s, const double *closes, size_t n, double spread
   alloc(s, n);
   for (size_t i = 0; i < n; i++) {
     double o = i ? closes[i - 1] : closes[0], c = closes[i];
-    s->c[i] = (data_candle){T0 + (lb_ms)i * STEP, o, fmax(o, c) + spread, fmin(o, c) - spread, c,
-                            100.0};
+    s->c[i] =
+        (data_candle){T0 + (lb_ms)i * STEP, o, fmax(o, c) + spread, fmin(o, c) - spread, c, 100.0};
   }
   series_sync(s);
 }

@@ -27,8 +27,10 @@ static int run(const char *cmdline, char **out) {
   }
   buf[len] = '\0';
   int st = pclose(p);
-  if (out) *out = buf;
-  else free(buf);
+  if (out)
+    *out = buf;
+  else
+    free(buf);
   return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -44,11 +46,11 @@ static int count_lines(const char *s) {
   return n;
 }
 
-static const char *ref_cols[] = {"ts",        "open",       "high",        "low",      "close",
-                                 "volume",    "sma_20",     "ema_20",      "rsi_14",   "macd",
-                                 "macd_signal", "macd_hist", "atr_14",     "bb_upper", "bb_middle",
-                                 "bb_lower",  "adx_14",     "plus_di_14",  "minus_di_14",
-                                 "stoch_k",   "stoch_d",    "obv"};
+static const char *ref_cols[] = {
+    "ts",          "open",     "high",      "low",      "close",       "volume",
+    "sma_20",      "ema_20",   "rsi_14",    "macd",     "macd_signal", "macd_hist",
+    "atr_14",      "bb_upper", "bb_middle", "bb_lower", "adx_14",      "plus_di_14",
+    "minus_di_14", "stoch_k",  "stoch_d",   "obv"};
 #define NREF (sizeof ref_cols / sizeof ref_cols[0])
 
 /* Runs the command on `input` and compares its CSV with TA-Lib's `ref`. */
@@ -105,7 +107,9 @@ TEST(cli_indicators_writes_csv_to_stdout_by_default) {
   CHECK_EQ(count_lines(out), 501);
   CHECK(strncmp(out, "ts,open,high,low,close,volume,sma_20,ema_20,rsi_14,macd,", 56) == 0);
   /* first row: warm-up fields empty, OBV = the first volume, ts in ms */
-  CHECK_CONTAINS(out, "\n1636934400000,1.1893,1.1954,1.1891,1.1940999999999999,9289043.5,,,,,,,,,,,,,,,,9289043.5,");
+  CHECK_CONTAINS(out,
+                 "\n1636934400000,1.1893,1.1954,1.1891,1.1940999999999999,9289043.5,,,,,,,,,,,,,,,,"
+                 "9289043.5,");
   free(out);
 }
 
@@ -222,7 +226,8 @@ static void run_on_file(const char *path, walk_stats *st) {
   if (rc == 0) {
     st->ok++;
     refcsv r;
-    if (refcsv_load(out_path, &r) != 0) lbt_fail(__FILE__, __LINE__, "%s: output unreadable", path);
+    if (refcsv_load(out_path, &r) != 0)
+      lbt_fail(__FILE__, __LINE__, "%s: output unreadable", path);
     else {
       CHECK(r.rows >= 1);
       CHECK_EQ(r.ncols, 34);
@@ -258,8 +263,10 @@ static void walk(const char *dir, walk_stats *st) {
     char p[1024];
     snprintf(p, sizeof p, "%s/%s", dir, names[i]);
     struct stat sb;
-    if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) walk(p, st);
-    else if (strstr(names[i], ".md") == NULL) run_on_file(p, st);
+    if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+      walk(p, st);
+    else if (strstr(names[i], ".md") == NULL)
+      run_on_file(p, st);
     free(names[i]);
   }
 }

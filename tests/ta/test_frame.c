@@ -45,13 +45,26 @@ TEST(frame_view_holds_the_same_numbers_as_the_batch_pass) {
     ta_view v;
     ta_frame_view(f, &v);
     const ta_values *x = &all[i];
-    const double pairs[][2] = {{v.sma20, x->sma},       {v.ema20, x->ema_fast},  {v.ema50, x->ema_mid},
-                               {v.ema200, x->ema_slow}, {v.rsi14, x->rsi},       {v.macd, x->macd},
-                               {v.macd_signal, x->macd_signal}, {v.macd_hist, x->macd_hist},
-                               {v.atr14, x->atr},       {v.natr14, x->natr},     {v.bb_upper, x->bb_upper},
-                               {v.bb_lower, x->bb_lower}, {v.adx14, x->adx},    {v.stoch_k, x->stoch_k},
-                               {v.obv, x->obv},         {v.vwap, x->vwap},       {v.cci, x->cci},
-                               {v.mfi14, x->mfi},       {v.willr14, x->willr},   {v.psar, x->sar},
+    const double pairs[][2] = {{v.sma20, x->sma},
+                               {v.ema20, x->ema_fast},
+                               {v.ema50, x->ema_mid},
+                               {v.ema200, x->ema_slow},
+                               {v.rsi14, x->rsi},
+                               {v.macd, x->macd},
+                               {v.macd_signal, x->macd_signal},
+                               {v.macd_hist, x->macd_hist},
+                               {v.atr14, x->atr},
+                               {v.natr14, x->natr},
+                               {v.bb_upper, x->bb_upper},
+                               {v.bb_lower, x->bb_lower},
+                               {v.adx14, x->adx},
+                               {v.stoch_k, x->stoch_k},
+                               {v.obv, x->obv},
+                               {v.vwap, x->vwap},
+                               {v.cci, x->cci},
+                               {v.mfi14, x->mfi},
+                               {v.willr14, x->willr},
+                               {v.psar, x->sar},
                                {v.volume_sma20, x->volume_sma}};
     for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++)
       CHECK((isnan(pairs[k][0]) && isnan(pairs[k][1])) || pairs[k][0] == pairs[k][1]);
@@ -387,7 +400,8 @@ TEST(snapshot_json_is_the_same_bytes_for_the_same_state) {
   REQUIRE_OK(ta_snapshot_build((const ta_frame *const[]){a}, 1, "BTCUSDT", &sa));
   REQUIRE_OK(ta_snapshot_build((const ta_frame *const[]){b}, 1, "BTCUSDT", &sb));
   REQUIRE_OK(ta_snapshot_build((const ta_frame *const[]){c}, 1, "BTCUSDT", &sc));
-  char *ja = ta_snapshot_to_json(&sa), *jb = ta_snapshot_to_json(&sb), *jc = ta_snapshot_to_json(&sc);
+  char *ja = ta_snapshot_to_json(&sa), *jb = ta_snapshot_to_json(&sb),
+       *jc = ta_snapshot_to_json(&sc);
   REQUIRE(ja && jb && jc);
   CHECK_STREQ(ja, jb);
   CHECK(strcmp(ja, jc) != 0);
@@ -423,23 +437,24 @@ TEST(snapshot_json_has_a_fixed_layout_and_number_format) {
   s.n_agree = 1;
   s.n_down = 1;
   ta_view *v = &s.tf[0];
-  double *nums[] = {&v->open,     &v->high,      &v->low,       &v->close,     &v->volume,
-                    &v->sma20,    &v->ema20,     &v->ema50,     &v->ema200,    &v->rsi14,
-                    &v->macd,     &v->macd_signal, &v->macd_hist, &v->atr14,   &v->natr14,
-                    &v->bb_upper, &v->bb_middle, &v->bb_lower,  &v->bb_width,  &v->bb_width_rank,
-                    &v->adx14,    &v->plus_di14, &v->minus_di14, &v->stoch_k,  &v->stoch_d,
-                    &v->obv,      &v->vwap,      &v->cci,       &v->mfi14,     &v->willr14,
-                    &v->roc,      &v->psar,      &v->volume_sma20, &v->support, &v->resistance,
-                    &v->range_pos, &v->swing_low, &v->swing_high};
+  double *nums[] = {
+      &v->open,      &v->high,        &v->low,          &v->close,    &v->volume,
+      &v->sma20,     &v->ema20,       &v->ema50,        &v->ema200,   &v->rsi14,
+      &v->macd,      &v->macd_signal, &v->macd_hist,    &v->atr14,    &v->natr14,
+      &v->bb_upper,  &v->bb_middle,   &v->bb_lower,     &v->bb_width, &v->bb_width_rank,
+      &v->adx14,     &v->plus_di14,   &v->minus_di14,   &v->stoch_k,  &v->stoch_d,
+      &v->obv,       &v->vwap,        &v->cci,          &v->mfi14,    &v->willr14,
+      &v->roc,       &v->psar,        &v->volume_sma20, &v->support,  &v->resistance,
+      &v->range_pos, &v->swing_low,   &v->swing_high};
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) *nums[i] = NAN;
   v->tf = 15 * LB_MS_MINUTE;
   v->ts = s.ts;
   v->bars = 3;
-  v->close = 4321.123456789;   /* 10 significant digits: 4321.123457 */
-  v->volume = 0.0;             /* 0.0 */
+  v->close = 4321.123456789; /* 10 significant digits: 4321.123457 */
+  v->volume = 0.0;           /* 0.0 */
   v->rsi14 = 55.5;
-  v->macd = -1e-7;             /* -1e-7 */
-  v->obv = 123456789012.0;     /* 1.23456789e+11 */
+  v->macd = -1e-7;         /* -1e-7 */
+  v->obv = 123456789012.0; /* 1.23456789e+11 */
   v->regime = LB_REGIME_RANGING;
   v->trend = -1;
   v->div_rsi = 1;

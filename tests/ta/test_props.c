@@ -62,7 +62,8 @@ static lb_err b_atr(const series *s, double **o) {
 static void s_atr(const series *s, double **o) {
   ta_atr_state st;
   REQUIRE_OK(ta_atr_init(&st, 14));
-  for (size_t i = 0; i < s->n; i++) o[0][i] = ta_atr_update(&st, s->high[i], s->low[i], s->close[i]);
+  for (size_t i = 0; i < s->n; i++)
+    o[0][i] = ta_atr_update(&st, s->high[i], s->low[i], s->close[i]);
 }
 static lb_err b_natr(const series *s, double **o) {
   return ta_natr(s->high, s->low, s->close, s->n, 14, o[0]);
@@ -135,7 +136,8 @@ static lb_err b_cci(const series *s, double **o) {
 static void s_cci(const series *s, double **o) {
   ta_cci_state st;
   REQUIRE_OK(ta_cci_init(&st, 14));
-  for (size_t i = 0; i < s->n; i++) o[0][i] = ta_cci_update(&st, s->high[i], s->low[i], s->close[i]);
+  for (size_t i = 0; i < s->n; i++)
+    o[0][i] = ta_cci_update(&st, s->high[i], s->low[i], s->close[i]);
   ta_cci_close(&st);
 }
 static lb_err b_mfi(const series *s, double **o) {
@@ -170,7 +172,8 @@ static void s_vwaps(const series *s, double **o) {
   ta_vwap_session_state st;
   ta_vwap_session_init(&st);
   for (size_t i = 0; i < s->n; i++)
-    o[0][i] = ta_vwap_session_update(&st, s->ts[i], s->high[i], s->low[i], s->close[i], s->volume[i]);
+    o[0][i] =
+        ta_vwap_session_update(&st, s->ts[i], s->high[i], s->low[i], s->close[i], s->volume[i]);
 }
 static lb_err b_vwapr(const series *s, double **o) {
   return ta_vwap(s->high, s->low, s->close, s->volume, s->n, 20, o[0]);
@@ -213,7 +216,8 @@ typedef struct {
 } outs;
 
 static void outs_alloc(outs *x, size_t n) {
-  for (int k = 0; k < MAXOUT; k++) REQUIRE((x->o[k] = malloc((n ? n : 1) * sizeof(double))) != NULL);
+  for (int k = 0; k < MAXOUT; k++)
+    REQUIRE((x->o[k] = malloc((n ? n : 1) * sizeof(double))) != NULL);
 }
 static void outs_free(outs *x) {
   for (int k = 0; k < MAXOUT; k++) free(x->o[k]);
@@ -581,7 +585,9 @@ TEST(fused_pass_gives_the_same_numbers_as_each_batch_call) {
       {b_vwaps, {offsetof(ta_values, vwap)}, 1},
       {b_vwapr, {offsetof(ta_values, vwap_rolling)}, 1},
       {b_rsi, {offsetof(ta_values, rsi)}, 1},
-      {b_dmi, {offsetof(ta_values, adx), offsetof(ta_values, plus_di), offsetof(ta_values, minus_di)}, 3},
+      {b_dmi,
+       {offsetof(ta_values, adx), offsetof(ta_values, plus_di), offsetof(ta_values, minus_di)},
+       3},
       {b_stoch, {offsetof(ta_values, stoch_k), offsetof(ta_values, stoch_d)}, 2},
       {b_sma, {offsetof(ta_values, sma)}, 1},
       {b_ema, {offsetof(ta_values, ema_fast)}, 1},
@@ -590,8 +596,14 @@ TEST(fused_pass_gives_the_same_numbers_as_each_batch_call) {
       {b_volsma, {offsetof(ta_values, volume_sma)}, 1},
       {b_obv, {offsetof(ta_values, obv)}, 1},
       {b_atr, {offsetof(ta_values, atr)}, 1},
-      {b_macd, {offsetof(ta_values, macd), offsetof(ta_values, macd_signal), offsetof(ta_values, macd_hist)}, 3},
-      {b_bb, {offsetof(ta_values, bb_upper), offsetof(ta_values, bb_middle), offsetof(ta_values, bb_lower)}, 3},
+      {b_macd,
+       {offsetof(ta_values, macd), offsetof(ta_values, macd_signal),
+        offsetof(ta_values, macd_hist)},
+       3},
+      {b_bb,
+       {offsetof(ta_values, bb_upper), offsetof(ta_values, bb_middle),
+        offsetof(ta_values, bb_lower)},
+       3},
   };
   for (size_t m = 0; m < sizeof map / sizeof map[0]; m++) {
     REQUIRE_OK(map[m].f(&s, b.o));

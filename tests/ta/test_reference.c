@@ -102,20 +102,19 @@ static void check_reference_file(const char *path) {
   ta_values *vals = malloc(n * sizeof *vals);
   REQUIRE(cd && vals);
   const double *ts = refcsv_col(&r, "ts"), *op = refcsv_col(&r, "open");
-  for (size_t i = 0; i < n; i++)
-    cd[i] = (data_candle){(lb_ms)ts[i], op[i], h[i], l[i], c[i], v[i]};
+  for (size_t i = 0; i < n; i++) cd[i] = (data_candle){(lb_ms)ts[i], op[i], h[i], l[i], c[i], v[i]};
   REQUIRE_OK(ta_compute_all(cd, n, NULL, vals));
   size_t diff = 0;
   for (size_t i = 0; i < n; i++) {
     const ta_values *x = &vals[i];
-    const double got[NCOL] = {x->sma,      x->ema_fast, x->rsi,     x->macd,    x->macd_signal,
-                              x->macd_hist, x->atr,     x->bb_upper, x->bb_middle, x->bb_lower,
-                              x->adx,      x->plus_di,  x->minus_di, x->stoch_k, x->stoch_d,
-                              x->obv};
+    const double got[NCOL] = {x->sma,         x->ema_fast,  x->rsi,     x->macd,
+                              x->macd_signal, x->macd_hist, x->atr,     x->bb_upper,
+                              x->bb_middle,   x->bb_lower,  x->adx,     x->plus_di,
+                              x->minus_di,    x->stoch_k,   x->stoch_d, x->obv};
     for (int k = 0; k < NCOL; k++)
       if (memcmp(&got[k], &o[k][i], sizeof(double)) != 0 && diff++ < 3)
-        lbt_fail(__FILE__, __LINE__, "fused pass row %zu %s: %.17g vs batch %.17g", i,
-                 cols[k].name, got[k], o[k][i]);
+        lbt_fail(__FILE__, __LINE__, "fused pass row %zu %s: %.17g vs batch %.17g", i, cols[k].name,
+                 got[k], o[k][i]);
   }
   CHECK_EQ(diff, 0);
   free(cd);

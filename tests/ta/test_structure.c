@@ -33,8 +33,8 @@ TEST(swing_points_are_pivots_with_n_bars_each_side) {
   for (size_t i = 2; i + 2 < n; i++) {
     bool hi = high[i] > high[i - 1] && high[i] > high[i - 2] && high[i] >= high[i + 1] &&
               high[i] >= high[i + 2];
-    bool lo = low[i] < low[i - 1] && low[i] < low[i - 2] && low[i] <= low[i + 1] &&
-              low[i] <= low[i + 2];
+    bool lo =
+        low[i] < low[i - 1] && low[i] < low[i - 2] && low[i] <= low[i + 1] && low[i] <= low[i + 2];
     expect += hi + lo;
   }
   CHECK_EQ(k, expect);
@@ -76,7 +76,8 @@ TEST(levels_cluster_swings_within_the_tolerance) {
 }
 
 TEST(nearest_support_is_at_or_below_and_resistance_strictly_above) {
-  ta_level lv[] = {{95, 95, 95, 1, 0, 1, 0}, {100, 100, 100, 2, 1, 1, 0}, {110, 110, 110, 1, 1, 0, 0}};
+  ta_level lv[] = {
+      {95, 95, 95, 1, 0, 1, 0}, {100, 100, 100, 2, 1, 1, 0}, {110, 110, 110, 1, 1, 0, 0}};
   double s, r;
   ta_sr_nearest(lv, 3, 103, &s, &r);
   CHECK(s == 100 && r == 110);
@@ -95,7 +96,7 @@ TEST(middle_of_range_is_the_central_band_between_support_and_resistance) {
   const double third = 1.0 / 3.0;
   CHECK(ta_mid_range(105, 100, 110, third, &pos));
   CHECK_NEAR(pos, 0.5, 1e-12);
-  CHECK(ta_mid_range(103.4, 100, 110, third, &pos)); /* 0.34: inside 1/3..2/3 */
+  CHECK(ta_mid_range(103.4, 100, 110, third, &pos));  /* 0.34: inside 1/3..2/3 */
   CHECK(!ta_mid_range(103.0, 100, 110, third, &pos)); /* 0.30 */
   CHECK_NEAR(pos, 0.3, 1e-12);
   CHECK(!ta_mid_range(109.5, 100, 110, third, &pos));
