@@ -1,10 +1,12 @@
-/* all.c -- parameters and the fused pass: every indicator of one bar at once.
+/* all.c -- parameters and the fused pass: every indicator of a frame at once.
  *
  * ta_ind_set_update() is the engine's hot path (one call per closed candle
- * per symbol and timeframe) and the body of `levbot indicators`.  It calls
- * the inline updates of ta_ind.h back to back: their recurrences are
- * independent, so the CPU overlaps their latency chains and the fused pass
- * costs much less than the sum of separate passes (bench/ta measures it).
+ * per symbol and timeframe); ta_ind_set_run() the same over many candles
+ * (`levbot indicators`, warm-ups).  Both run the inline updates of ta_ind.h
+ * in groups of independent recurrences, share what indicators have in
+ * common (the typical price, one min/max window for STOCH and WILLR, the
+ * SMA that is Bollinger's middle) and pair divisions into vector divisions.
+ * bench/ta measures them against the separate passes.
  */
 #include <stdlib.h>
 #include <string.h>

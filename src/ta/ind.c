@@ -1,10 +1,12 @@
-/* ind.c -- indicator states (init/close), the non-inline updates, and the
- * batch forms.
+/* ind.c -- the batch forms, lookbacks, and the updates too large to inline
+ * (CCI, SAR).
  *
  * Each batch function runs the very update the streaming form uses (the
  * static inline functions of ta_ind.h) over the arrays, so the two forms
- * cannot drift apart: invariant 1 of ta.h holds by construction, and
- * tests/ta still checks it.  The windows are allocated once per call.
+ * cannot drift apart (invariant 1 of ta.h; tests/ta checks it bit for bit).
+ * Two take a shortcut with the same arithmetic: MACD drops the warm-up
+ * bookkeeping once past it, Bollinger takes its square roots two at a time.
+ * The windows are allocated once per call.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -44,8 +44,9 @@
 /* ==== Parameters ==== */
 
 /* Every period and threshold.  ta_params_default() gives TA-Lib's default
- * periods and the structure defaults
- * documented on each field; the engine maps configuration onto it. */
+ * periods and the structure defaults documented on each field; the engine
+ * maps configuration onto it.  Thread safety: frames and sets share
+ * nothing, one thread per frame at a time. */
 typedef struct {
   /* indicators */
   int sma_period;                        /* 20 */
@@ -180,7 +181,8 @@ int ta_confluence(const int *trend, int n, int *agree, int *n_up, int *n_down);
 
 /* ==== Fused indicator pass (the engine's hot path and `levbot indicators`) ==== */
 
-/* Every indicator value of one bar (NAN while warming up). */
+/* Every indicator value of one bar (NAN while warming up).  Doubles only
+ * (tests walk it as an array: keep it so). */
 typedef struct {
   double sma, ema_fast, ema_mid, ema_slow;
   double rsi;
@@ -239,7 +241,8 @@ lb_err ta_compute_all(const data_candle *c, size_t n, const ta_params *p, ta_val
 #define TA_MAX_TF 4  /* timeframes in a snapshot */
 
 /* What a frame knows after its last candle; a plain copyable struct.
- * Unknown values are NAN (see invariant 4). */
+ * Unknown values are NAN (see invariant 4).  Fields are named after the
+ * default periods (rsi14, ema50, ...) and hold the frame's configured ones. */
 typedef struct {
   lb_ms tf;     /* timeframe (bar duration) */
   lb_ms ts;     /* open time of the last candle (0 if none) */
@@ -314,7 +317,8 @@ lb_err ta_snapshot_build(const ta_frame *const *frames, int n, const char *symbo
 
 /* Deterministic JSON of a snapshot: fixed field order, numbers with 10
  * significant digits ("%.10g"), NAN as null, times as ms and ISO-8601.
- * The caller frees the string with free(); NULL on out-of-memory. */
+ * The caller frees the string with free(); NULL on out-of-memory (or a
+ * symbol that is not UTF-8). */
 char *ta_snapshot_to_json(const ta_snapshot *s);
 
 #endif

@@ -480,3 +480,27 @@ TEST(snapshot_json_has_a_fixed_layout_and_number_format) {
               "\"recent\":[[1636934400000,1.5,2.0,1.0,1.25,10.0]]}]}");
   free(j);
 }
+
+TEST(frame_values_are_the_last_candles_indicators_without_structure_work) {
+  ta_frame *f = ta_frame_new(M5, NULL);
+  REQUIRE(f);
+  ta_values v;
+  ta_frame_values(f, &v);
+  const double *d = (const double *)&v;
+  for (size_t i = 0; i < sizeof v / sizeof(double); i++) CHECK(isnan(d[i]));
+  rng r;
+  rng_seed(&r, lbt_seed() + 15);
+  series s;
+  series_random(&s, 120, 3.0, &r);
+  ta_values *all = malloc(s.n * sizeof *all);
+  REQUIRE(all);
+  REQUIRE_OK(ta_compute_all(s.c, s.n, NULL, all));
+  for (size_t i = 0; i < s.n; i++) REQUIRE_OK(ta_frame_update(f, &s.c[i]));
+  ta_frame_values(f, &v);
+  const double *a = (const double *)&all[s.n - 1];
+  for (size_t i = 0; i < sizeof v / sizeof(double); i++)
+    CHECK((isnan(d[i]) && isnan(a[i])) || d[i] == a[i]);
+  free(all);
+  ta_frame_free(f);
+  series_free(&s);
+}
