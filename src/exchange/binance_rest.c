@@ -93,6 +93,7 @@ lb_ms bn_server_now(bn *b) {
 
 lb_err bn_param(lb_buf *q, const char *name, const char *value) {
   static const char hex[] = "0123456789ABCDEF";
+  if (!q->data) return LB_ENOMEM; /* spoiled by an earlier failure */
   lb_err rc = LB_OK;
   if (q->len > 0) rc = lb_buf_puts(q, "&");
   if (!rc) rc = lb_buf_puts(q, name);
@@ -104,6 +105,10 @@ lb_err bn_param(lb_buf *q, const char *name, const char *value) {
       char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
       rc = lb_buf_append(q, e, 3);
     }
+  }
+  if (rc) {
+    lb_buf_free(q);
+    q->data = NULL; /* half a parameter, or none: the query must not be sent */
   }
   return rc;
 }
@@ -416,6 +421,10 @@ xchg_kind bn_ensure_synced(bn *b, bn_http *h, xchg_error *err) {
 xchg_kind bn_call(bn *b, bn_http *h, bn_method m, const char *path, const char *params,
                   unsigned flags, int weight, json_t **out, xchg_error *err) {
   if (out) *out = NULL;
+  if (!params)
+    return xchg_fail(err, XCHG_RETRYABLE, 0,
+                     "binance: out of memory writing the parameters of %s %s; nothing was sent",
+                     method_name(m), path);
   if ((flags & (BN_F_SIGNED | BN_F_KEY)) && !b->conf.api_key[0])
     return xchg_fail(err, XCHG_FATAL, 0, "binance: %s %s needs BINANCE_API_KEY", method_name(m),
                      path);
