@@ -78,15 +78,19 @@ static bool is_value_delim(char c) {
 static size_t redact_locked(const char *in, char *out, size_t n) {
   size_t k = 0;
   if (n == 0) return 0;
-  const char *p = in;
+  const char *p = in, *end = in + strlen(in);
   while (*p && k + 1 < n) {
     bool hit = false;
     for (int i = 0; i < n_secrets && !hit; i++) {
-      size_t sl = strlen(secrets[i]);
-      if (strncmp(p, secrets[i], sl) == 0) {
-        /* Logs never reveal any part of a secret, not even its tail. */
+      size_t sl = strlen(secrets[i]), left = (size_t)(end - p);
+      /* The whole secret, or its first part ending the text: a text cut to
+       * fit a buffer before it got here can end inside a secret.  Logs
+       * never reveal any part of a secret, not even its tail. */
+      bool whole = left >= sl && memcmp(p, secrets[i], sl) == 0;
+      bool cut = !whole && left < sl && left >= 4 && memcmp(p, secrets[i], left) == 0;
+      if (whole || cut) {
         for (const char *m = "****"; *m && k + 1 < n; m++) out[k++] = *m;
-        p += sl;
+        p += whole ? sl : left;
         hit = true;
       }
     }

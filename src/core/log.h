@@ -9,6 +9,8 @@
  * (API keys, tokens, passwords: config.c registers them all at load) is
  * replaced by "****", and so are values that look like credentials on
  * the wire (signature=..., Authorization/X-MBX-APIKEY/x-api-key headers).
+ * A text that ends in the first four or more characters of a secret (it was
+ * cut to fit a buffer before it was redacted) has that end masked too.
  * Redaction happens before the line reaches any sink or the ring, so no
  * code path can log a secret, at any level.
  *

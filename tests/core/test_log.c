@@ -36,6 +36,38 @@ TEST(log_configured_key_never_reaches_output) {
   lb_log_clear_secrets();
 }
 
+/* A text cut to fit a buffer before it is redacted (a log line longer than
+ * the line buffer, an error text cut at LB_ERRBUF_SIZE and redacted later)
+ * can end in the first part of a secret: that part is masked too. */
+TEST(log_masks_a_secret_cut_short_at_the_end_of_a_text) {
+  const char *key = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+  lb_log_add_secret(key);
+  char in[300], out[300];
+  snprintf(in, sizeof in, "GET /x failed (%.30s", key);
+  lb_redact(in, out, sizeof out);
+  CHECK_NOT_CONTAINS(out, "vmPUZE6m");
+  CHECK_CONTAINS(out, "GET /x failed (****");
+  snprintf(in, sizeof in, "short tail: %.4s", key); /* four characters are a prefix too */
+  lb_redact(in, out, sizeof out);
+  CHECK_NOT_CONTAINS(out, "vmPU");
+  snprintf(in, sizeof in, "three: %.3s", key); /* shorter tails are ordinary text */
+  lb_redact(in, out, sizeof out);
+  CHECK_CONTAINS(out, "three: vmP");
+  /* a log line longer than the line buffer, the key straddling its end */
+  size_t pad = 4096 - 40;
+  char *msg = malloc(pad + 1);
+  REQUIRE(msg != NULL);
+  memset(msg, 'x', pad);
+  msg[pad] = '\0';
+  start(LB_LOG_DEBUG, LB_LOG_HUMAN);
+  LB_DEBUG("exchange", "%s %s", msg, key);
+  char *text = finish();
+  CHECK_NOT_CONTAINS(text, "vmPUZE6m");
+  free(text);
+  free(msg);
+  lb_log_clear_secrets();
+}
+
 TEST(log_masks_credentials_on_the_wire_without_registration) {
   start(LB_LOG_DEBUG, LB_LOG_HUMAN);
   LB_DEBUG("binance", "POST /fapi/v1/order?symbol=BTCUSDT&timestamp=1&signature=c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71 X-MBX-APIKEY: abcdef123456");
