@@ -278,7 +278,26 @@ static bool loopback_url(const char *u) {
   const char *h = strstr(u, "://");
   if (!h) return false;
   h += 3;
-  return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 || strncmp(h, "[::1]", 5) == 0;
+  /* The host is what follows the last '@' of the authority, up to its
+   * port: "127.0.0.1@example.com" and "127.0.0.1.example.com" are remote. */
+  size_t n = strcspn(h, "/?#");
+  for (size_t i = n; i > 0; i--)
+    if (h[i - 1] == '@') {
+      n -= i;
+      h += i;
+      break;
+    }
+  size_t hn = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+  if (hn > n) hn = n;
+  if (hn < n && h[hn] != ':') return false; /* "[::1]x" */
+  if ((hn == 9 && strncmp(h, "localhost", 9) == 0) || (hn == 5 && strncmp(h, "[::1]", 5) == 0))
+    return true;
+  char ip[16];
+  unsigned char a[4];
+  if (hn >= sizeof ip) return false;
+  memcpy(ip, h, hn);
+  ip[hn] = '\0';
+  return inet_pton(AF_INET, ip, a) == 1 && a[0] == 127;
 }
 
 static void check_exchange(const lb_config *c, lb_cfg_report *rep) {

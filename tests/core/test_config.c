@@ -128,6 +128,37 @@ TEST(config_max_stop_below_min_stop_is_refused) {
   CHECK(report_has(&rep, "MAX_STOP_LOSS_PERCENT=0.05 is below MIN_STOP_LOSS_PERCENT=0.07"));
 }
 
+/* Plain http/ws to Binance is for the simulator on this machine only: the
+ * API key travels in a header.  The host is what decides, not how the URL
+ * begins: "127.0.0.1.example.com" and "127.0.0.1@example.com" are remote. */
+TEST(config_plain_binance_urls_only_to_this_machine) {
+  static const char *const remote[] = {
+      "BINANCE_REST_URL=http://127.0.0.1.example.com", "BINANCE_REST_URL=http://127.0.0.1@example.com/",
+      "BINANCE_REST_URL=http://localhost.example.com:80", "BINANCE_WS_MARKET_URL=ws://localhostx/ws",
+      "BINANCE_WS_USER_URL=ws://[::1].example.com/ws", "BINANCE_REST_URL=http://127.1.2.300/",
+      "BINANCE_REST_URL=http://example.com/127.0.0.1"};
+  static const char *const local[] = {
+      "BINANCE_REST_URL=http://127.0.0.1:8080", "BINANCE_REST_URL=http://127.0.0.2/",
+      "BINANCE_REST_URL=http://localhost", "BINANCE_WS_MARKET_URL=ws://localhost:9443/ws",
+      "BINANCE_WS_USER_URL=ws://[::1]:9443/private", "BINANCE_REST_URL=http://u:p@127.0.0.1:1",
+      "BINANCE_REST_URL=https://127.0.0.1.example.com"};
+  lb_config c;
+  lb_cfg_report rep;
+  for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) {
+    char *env[] = {(char *)remote[i], NULL};
+    CHECK_EQ(load(&c, env, &rep), LB_ECONFIG);
+    if (!report_has(&rep, "is only allowed to 127.0.0.1/localhost"))
+      lbt_fail(__FILE__, __LINE__, "%s was accepted", remote[i]);
+  }
+  for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+    char *env[] = {(char *)local[i], NULL};
+    if (load(&c, env, &rep) != LB_OK) {
+      dump(&rep);
+      lbt_fail(__FILE__, __LINE__, "%s was refused", local[i]);
+    }
+  }
+}
+
 TEST(config_booleans_accept_common_spellings) {
   const char *yes[] = {"true", "TRUE", "1", "yes", "On"}, *no[] = {"false", "0", "No", "off"};
   for (int i = 0; i < 5; i++) {
