@@ -5,6 +5,13 @@
  * prompts) so no module hand-rolls realloc arithmetic.  On allocation
  * failure the append functions return LB_ENOMEM and leave the buffer as it
  * was.
+ *
+ * Must not: know what the bytes mean (escaping and encoding are the
+ * caller's).
+ *
+ * Invariants: data is never NULL and data[len] == '\0' (also after a failed
+ * append); cap == 0 means data points at a shared empty string that must
+ * not be written.
  */
 #ifndef LB_CORE_BUF_H
 #define LB_CORE_BUF_H

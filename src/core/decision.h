@@ -9,6 +9,10 @@
  *
  * Must not: decide anything.  A decision that fails a check is reported as
  * an error with the reason; callers turn it into HOLD and record the reason.
+ *
+ * Invariants: a decision returned by lb_decision_from_json passed
+ * lb_decision_check (exactly the schema's fields, each of its type and in
+ * range); on any failure the output is a HOLD whose reasoning says why.
  */
 #ifndef LB_CORE_DECISION_H
 #define LB_CORE_DECISION_H

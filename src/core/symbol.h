@@ -9,6 +9,13 @@
  *
  * Must not: know any exchange's wire format (the adapters fill these
  * structs), or decide how much to trade (that is src/risk).
+ *
+ * Invariants of a table that passed lb_brackets_validate (every table the
+ * risk rules use): tiers are contiguous from notional 0, their maintenance
+ * rates never decrease, and each maintenance amount equals the previous one
+ * plus floor x (rate - previous rate), so the liquidation price is
+ * continuous across tiers.  Rounding to the tick or step is always in a
+ * direction the caller names (quantities only ever down).
  */
 #ifndef LB_CORE_SYMBOL_H
 #define LB_CORE_SYMBOL_H

@@ -8,6 +8,17 @@
  * Code that waits or reads "now" takes an lb_clock, so tests replace the wall
  * clock with a virtual one (retry back-off, breaker resume, cache TTL) and
  * the same engine runs in backtests where time is the candle's time.
+ *
+ * Owns: lb_ms, ISO-8601 formatting and parsing, calendar splitting and
+ * period starts, timeframe names, and the lb_clock interface with the
+ * system and manual clocks.
+ *
+ * Must not: depend on the process time zone or locale, or sleep except
+ * through an lb_clock.
+ *
+ * Invariants: every lb_ms is UTC; lb_time_join(split(t)) == t;
+ * lb_time_parse_iso(lb_time_fmt_iso(t)) == t; a manual clock moves only
+ * when told to (sleep advances it by exactly the duration).
  */
 #ifndef LB_CORE_TIME_H
 #define LB_CORE_TIME_H

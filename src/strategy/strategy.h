@@ -12,6 +12,12 @@
  * src/engine), read configuration or the clock, log.  Everything here is a
  * pure function of its arguments.
  *
+ * Invariants: the red-flag filter and the technical analyst are pure (the
+ * same snapshot and context always give the same flags and decision); a
+ * vote of the technical panel passes lb_decision_check against the
+ * context's limits (leverage <= max_leverage, stop inside [min_stop,
+ * max_stop]) or is a HOLD that does not count (ok = false).
+ *
  * Red flags (each names its numbers in the reason; the first one found is
  * `first`, every one found is in `mask`):
  *   warmup               the indicators of some timeframe are not ready yet

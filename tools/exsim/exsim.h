@@ -10,7 +10,13 @@
  * fault injection, and a state file that survives a restart of exsim.
  *
  * Must not: trade, or take shortcuts the real venue does not (an order that
- * Binance would refuse is refused here with the same code).
+ * Binance would refuse is refused here with the same code).  It listens on
+ * 127.0.0.1 unless --host says otherwise.
+ *
+ * Invariants: a client id names at most one order (a reuse is refused with
+ * -4116, as Binance does); conditional orders fire on the mark price only;
+ * the state file is replaced atomically, so a restart finds the last whole
+ * state.
  *
  * Files:
  *   exsim_main.c    options, start-up, signals
