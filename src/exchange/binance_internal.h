@@ -121,16 +121,17 @@ lb_err bn_shared_init(bn_shared *s, long weight_limit);
 void bn_shared_close(bn_shared *s);
 
 /* Appends "&name=value" (value percent-encoded) to a query string.  When
- * memory runs out the query is spoiled for good: it is freed, q->data
- * becomes NULL, every later bn_param on it fails, and bn_call refuses a NULL
- * query.  So a request that lost a parameter (a stop without reduceOnly) can
- * never be sent, even by a caller that does not check each result. */
+ * memory runs out the query is spoiled for good: it is freed and left
+ * pointing at a marker (still a valid, empty lb_buf), every later bn_param
+ * on it fails, and bn_call refuses it.  So a request that lost a parameter
+ * (a stop without reduceOnly) can never be sent, even by a caller that does
+ * not check each result. */
 lb_err bn_param(lb_buf *q, const char *name, const char *value);
 lb_err bn_param_dec(lb_buf *q, const char *name, lb_dec v);
 lb_err bn_param_long(lb_buf *q, const char *name, long long v);
 
 /* One request.  params: the query without timestamp/signature ("" = none;
- * NULL, a spoiled query: XCHG_RETRYABLE and nothing is sent).
+ * a spoiled query or NULL: XCHG_RETRYABLE and nothing is sent).
  * On XCHG_OK *out holds the parsed body (caller json_decref()s; may be NULL
  * when out is NULL).  -1021 is handled here: one resync, one resend. */
 xchg_kind bn_call(bn *b, bn_http *h, bn_method m, const char *path, const char *params,

@@ -91,9 +91,12 @@ lb_ms bn_server_now(bn *b) {
 
 /* ==== Parameters ==== */
 
+/* What a query that lost a parameter points at (see bn_param). */
+static char spoiled_query[1];
+
 lb_err bn_param(lb_buf *q, const char *name, const char *value) {
   static const char hex[] = "0123456789ABCDEF";
-  if (!q->data) return LB_ENOMEM; /* spoiled by an earlier failure */
+  if (q->data == spoiled_query) return LB_ENOMEM;
   lb_err rc = LB_OK;
   if (q->len > 0) rc = lb_buf_puts(q, "&");
   if (!rc) rc = lb_buf_puts(q, name);
@@ -108,7 +111,7 @@ lb_err bn_param(lb_buf *q, const char *name, const char *value) {
   }
   if (rc) {
     lb_buf_free(q);
-    q->data = NULL; /* half a parameter, or none: the query must not be sent */
+    q->data = spoiled_query; /* half a parameter, or none: it must not be sent */
   }
   return rc;
 }
@@ -421,7 +424,7 @@ xchg_kind bn_ensure_synced(bn *b, bn_http *h, xchg_error *err) {
 xchg_kind bn_call(bn *b, bn_http *h, bn_method m, const char *path, const char *params,
                   unsigned flags, int weight, json_t **out, xchg_error *err) {
   if (out) *out = NULL;
-  if (!params)
+  if (!params || params == spoiled_query)
     return xchg_fail(err, XCHG_RETRYABLE, 0,
                      "binance: out of memory writing the parameters of %s %s; nothing was sent",
                      method_name(m), path);
