@@ -424,6 +424,11 @@ static const char *usd(lb_dec d, char *b, size_t n) {
   return b;
 }
 
+static const char *metric_text(const engine_stats *s, engine_opt_metric m, char *b, size_t n) {
+  if (m == ENGINE_OPT_TOTAL_PROFIT) return usd(total_profit(s), b, n);
+  return ratio(engine_opt_metric_value(s, m), b, n);
+}
+
 static const char *short_metric(engine_opt_metric m) {
   static const char *const s[] = {"PF", "Sharpe", "profit", "Calmar"};
   return (unsigned)m < 4 ? s[m] : "?";
@@ -466,7 +471,7 @@ static void print_row(const engine_opt_outcome *o, const engine_opt_grid *g, con
     return;
   }
   const engine_stats *s = &r->train;
-  char pf[24], sh[24], ca[24], pr[40], m[24];
+  char pf[48], sh[48], ca[48], pr[48], m[48];
   fprintf(f, " | %6d %5.1f %7s %7s %7s %10s %7.2f", s->all.trades, s->win_rate * 100,
           ratio(s->profit_factor, pf, sizeof pf), ratio(s->sharpe, sh, sizeof sh), ratio(s->calmar, ca, sizeof ca),
           usd(total_profit(s), pr, sizeof pr), s->dd.max_dd * 100);
@@ -513,18 +518,15 @@ void engine_opt_print(const engine_opt_outcome *o, const engine_opt_grid *g, con
             p->min_trades == 1 ? "" : "s");
     return;
   }
-  char what[512], a[24], b[24], pr[40];
+  char what[512], a[48];
   engine_opt_describe(g, o->r[0].combo, what, sizeof what);
   const engine_stats *s = &o->r[0].train;
-  if (p->metric == ENGINE_OPT_TOTAL_PROFIT) snprintf(a, sizeof a, "%s", usd(total_profit(s), pr, sizeof pr));
-  else ratio(engine_opt_metric_value(s, p->metric), a, sizeof a);
-  fprintf(f, "Best: %s  (%s %s, %d trades", what, engine_opt_metric_name(p->metric), a, s->all.trades);
+  fprintf(f, "Best: %s  (%s %s, %d trades", what, engine_opt_metric_name(p->metric),
+          metric_text(s, p->metric, a, sizeof a), s->all.trades);
   if (o->split) {
     const engine_stats *t = &o->r[0].test;
-    if (p->metric == ENGINE_OPT_TOTAL_PROFIT) snprintf(b, sizeof b, "%s", usd(total_profit(t), pr, sizeof pr));
-    else ratio(engine_opt_metric_value(t, p->metric), b, sizeof b);
-    fprintf(f, "; held out: %s %s, %d trades, rank %d of %zu", engine_opt_metric_name(p->metric), b,
-            t->all.trades, o->r[0].rank_test, o->n);
+    fprintf(f, "; held out: %s %s, %d trades, rank %d of %zu", engine_opt_metric_name(p->metric),
+            metric_text(t, p->metric, a, sizeof a), t->all.trades, o->r[0].rank_test, o->n);
   }
   fprintf(f, ")\n");
 }
