@@ -292,15 +292,17 @@ static bool anything_before(const dl *d, lb_ms t) {
   return d->ex->n > 0 && d->ex->row[0].ts < t;
 }
 
-/* The first candle at or after t, in the file or new (0 if none). */
+/* The file's first row at or after t (0 if none).  New candles need not
+ * be looked at: windows are fetched in time order, so none lies after t
+ * yet when this is asked. */
 static lb_ms next_known(const dl *d, lb_ms t) {
-  lb_ms best = 0;
-  for (size_t i = 0; i < d->ex->n; i++)
-    if (d->ex->row[i].ts >= t) {
-      best = d->ex->row[i].ts;
-      break;
-    }
-  return best;
+  size_t lo = 0, hi = d->ex->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (d->ex->row[mid].ts < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < d->ex->n ? d->ex->row[lo].ts : 0;
 }
 
 /* Bars [g0, g1) are still missing after asking twice. */
@@ -345,7 +347,7 @@ static lb_err fill_hole(dl *d, lb_ms h0, lb_ms h1, lb_errbuf *eb) {
 }
 
 static lb_err fetch_window(dl *d, lb_ms a, lb_ms b, lb_errbuf *eb) {
-  long chunk = d->p->chunk_bars > 0 ? d->p->chunk_bars : XCHG_DL_CHUNK_BARS;
+  long chunk = d->p->chunk_bars > 0 && d->p->chunk_bars <= 1000000 ? d->p->chunk_bars : XCHG_DL_CHUNK_BARS;
   lb_ms expect = a;
   data_series part;
   data_series_init(&part);

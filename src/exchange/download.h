@@ -56,7 +56,7 @@ typedef struct {
   const char *path;     /* output; resumed/extended if it exists */
   bool allow_gaps;      /* write holes the exchange cannot fill instead of failing */
   int retries;          /* retries of a retryable failure per call (>= 0) */
-  long chunk_bars;      /* bars per klines call; 0 = XCHG_DL_CHUNK_BARS */
+  long chunk_bars;      /* bars per klines call (1..1000000); 0 = XCHG_DL_CHUNK_BARS */
   const lb_clock *clock; /* now (for "closed") and the waits between retries; NULL = system */
   void (*progress)(void *ctx, const xchg_dl_progress *p); /* may be NULL */
   void *progress_ctx;

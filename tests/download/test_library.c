@@ -610,3 +610,19 @@ TEST(download_validates_its_parameters_and_output_path) {
   CHECK(!r.written);
   data_series_close(&v.src);
 }
+
+TEST(download_chunk_size_sets_the_bars_per_call) {
+  venue v;
+  xchg x;
+  venue_init(&v, &x);
+  const char *out = tmp("BTCUSDT-1m-q.csv");
+  xchg_dl_params p = params(out, T_MAY4, T_MAY5);
+  p.chunk_bars = 100;
+  xchg_dl_result r;
+  lb_errbuf eb = {{0}};
+  REQUIRE_OK(xchg_download_klines(&x, &p, &r, &eb));
+  CHECK_EQ(v.calls, 15); /* 1440 bars: 14 calls of 100 and one of 40 */
+  CHECK_EQ(v.req_end[14] - v.req_start[14], 40 * MIN);
+  check_file_equals(out, &v.src, T_MAY4, T_MAY5);
+  data_series_close(&v.src);
+}
