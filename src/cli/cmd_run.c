@@ -1,104 +1,62 @@
-/* cmd_run.c -- `levbot run`: the bot.  In this build: paper trading on a replayed feed.
+/* cmd_run.c -- `levbot run`: the bot (src/bot), paper trading by default, live when asked twice.
  *
- * `levbot run --paper --replay FILE... [--speed N]` drives the very engine
- * of `levbot backtest` with the simulated exchange, but paced by the wall
- * clock (market time runs N times faster), printing what the bot does as
- * it happens.  Live trading and paper trading on live prices plug in here
- * with the exchange adapter; until then they are refused with a message.
+ *   levbot run                          paper trading on live prices
+ *   levbot run --live                   real orders (USE_PAPER_TRADING=false too)
+ *   levbot run --paper --replay FILE... paper trading on a replayed feed
+ *
+ * The command only decides the mode (and refuses live trading that was not
+ * asked for in both places, or that has no keys), installs the signal
+ * handlers (first signal: graceful stop; second: exit at once) and maps
+ * the bot's errors to the documented exit codes.  docs/run.md is the
+ * user's guide.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bot/bot.h"
 #include "cli/cli.h"
-#include "engine/backtest.h"
 #include "engine/report.h"
 
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig) {
-  (void)sig;
+  if (stop_flag) { /* the second signal: now */
+    static const char msg[] = "levbot run: second signal: exiting at once\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(128 + sig);
+  }
   stop_flag = 1;
 }
-
-static const char *when(lb_ms t, char *buf, size_t n) {
-  lb_tm tm;
-  lb_time_split(t, &tm);
-  snprintf(buf, n, "%04d-%02d-%02d %02d:%02d", tm.year, tm.month, tm.day, tm.hour, tm.minute);
-  return buf;
-}
-
-static const char *num(lb_dec d, char *buf, size_t n) {
-  lb_dec_fmt(d, buf, n);
-  return buf;
-}
-
-/* ==== What the user watches ==== */
-
-static void p_scan(void *ctx, const engine_scan *s) {
-  (void)ctx;
-  if (s->outcome == ENGINE_SCAN_BUSY) return; /* the position lines say enough */
-  char t[32];
-  printf("%s  scan   %-9s %-9s %.160s\n", when(s->time, t, sizeof t), s->symbol,
-         engine_scan_outcome_name(s->outcome), s->detail);
-  fflush(stdout);
-}
-
-static void p_opened(void *ctx, const engine_trade *tr) {
-  (void)ctx;
-  char t[32], a[32], b[32], c[32], d[32], e[32];
-  printf("%s  OPEN   #%ld %s %s %dx qty %s at %s  stop %s  take-profit %s  liquidation %s\n",
-         when(tr->entry_time, t, sizeof t), tr->id, tr->symbol,
-         tr->side == LB_ACTION_LONG ? "LONG" : "SHORT", tr->leverage, num(tr->qty, a, sizeof a),
-         num(tr->entry_price, b, sizeof b), num(tr->initial_stop, c, sizeof c),
-         num(tr->take_profit, d, sizeof d), num(tr->liquidation, e, sizeof e));
-  fflush(stdout);
-}
-
-static void p_moved(void *ctx, const engine_trade *tr, lb_dec from, lb_dec to, lb_ms time) {
-  (void)ctx;
-  char t[32], a[32], b[32];
-  printf("%s  STOP   #%ld %s trailing stop %s -> %s\n", when(time, t, sizeof t), tr->id, tr->symbol,
-         num(from, a, sizeof a), num(to, b, sizeof b));
-  fflush(stdout);
-}
-
-static void p_closed(void *ctx, const engine_trade *tr) {
-  (void)ctx;
-  char t[32], a[32], b[32];
-  lb_dec net = engine_trade_net(tr);
-  lb_dec_fmt_places(net, 2, b, sizeof b);
-  printf("%s  CLOSE  #%ld %s at %s (%s)  net %s%s USDT\n", when(tr->exit_time, t, sizeof t), tr->id,
-         tr->symbol, num(tr->exit_price, a, sizeof a), engine_exit_name(tr->exit_reason),
-         net > 0 ? "+" : "", b);
-  fflush(stdout);
-}
-
-static void p_breaker(void *ctx, const risk_breaker_event *ev) {
-  (void)ctx;
-  char t[32];
-  printf("%s  BREAKER %s %s: %s\n", when(ev->time, t, sizeof t), risk_breaker_name(ev->kind),
-         ev->trip ? "TRIPPED" : "resumed", ev->detail);
-  fflush(stdout);
-}
-
-static void p_alert(void *ctx, engine_alert kind, const char *symbol, lb_ms time, const char *msg) {
-  (void)ctx;
-  char t[32];
-  printf("%s  ALERT  %s %s: %s\n", when(time, t, sizeof t), engine_alert_name(kind), symbol, msg);
-  fflush(stdout);
-}
-
-/* ==== Options ==== */
 
 typedef struct {
   engine_replay_files in;
   bool paper, live;
   double speed; /* 0 = as fast as possible */
+  double duration_s;
+  bool quiet;
 } run_opts;
+
+static int number(const char *opt, const char *v, double min, bool allow_max, double *out) {
+  char *end = NULL;
+  errno = 0;
+  if (allow_max && strcmp(v, "max") == 0) {
+    *out = 0;
+    return CLI_EXIT_OK;
+  }
+  double x = strtod(v, &end);
+  if (errno || !end || *end || !(x >= min) || !isfinite(x))
+    return cli_error("run", CLI_EXIT_USAGE, "%s %s: use a number >= %g%s", opt, v, min,
+                     allow_max ? " or max" : "");
+  *out = x;
+  return CLI_EXIT_OK;
+}
 
 static int parse(int argc, char **argv, run_opts *o, cli_common *common) {
   memset(o, 0, sizeof *o);
@@ -120,26 +78,67 @@ static int parse(int argc, char **argv, run_opts *o, cli_common *common) {
       o->paper = true;
     } else if (strcmp(a, "--live") == 0) {
       o->live = true;
-    } else if (strcmp(a, "--speed") == 0 || strcmp(a, "--timeframe") == 0 ||
-               strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0 || strcmp(a, "--config") == 0) {
+    } else if (strcmp(a, "--quiet") == 0) {
+      o->quiet = true;
+    } else if (strcmp(a, "--speed") == 0 || strcmp(a, "--timeframe") == 0 || strcmp(a, "--from") == 0 ||
+               strcmp(a, "--to") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--duration") == 0) {
       if (i + 1 >= argc) return cli_error("run", CLI_EXIT_USAGE, "option %s needs a value", a);
       const char *v = argv[++i];
-      if (a[2] == 's') {
-        char *end = NULL;
-        errno = 0;
-        double sp = strcmp(v, "max") == 0 ? 0 : strtod(v, &end);
-        if (strcmp(v, "max") != 0 && (errno || !end || *end || !(sp >= 1) || !isfinite(sp)))
-          return cli_error("run", CLI_EXIT_USAGE, "--speed %s: use a number >= 1 or max", v);
-        o->speed = sp;
-      } else if (a[2] == 't') o->in.timeframe = v;
-      else if (a[2] == 'f') o->in.from = v;
+      int rc = CLI_EXIT_OK;
+      if (strcmp(a, "--speed") == 0) rc = number(a, v, 1, true, &o->speed);
+      else if (strcmp(a, "--duration") == 0) rc = number(a, v, 1, false, &o->duration_s);
+      else if (strcmp(a, "--timeframe") == 0) o->in.timeframe = v;
+      else if (strcmp(a, "--from") == 0) o->in.from = v;
       else if (strcmp(a, "--to") == 0) o->in.to = v;
       else common->env_file = v;
+      if (rc) return rc;
     } else {
       return cli_error("run", CLI_EXIT_USAGE, "unknown option %s (see levbot run --help)", a);
     }
   }
+  if (o->paper && o->live) return cli_error("run", CLI_EXIT_USAGE, "--paper and --live exclude each other");
+  if (o->live && o->in.n_data > 0)
+    return cli_error("run", CLI_EXIT_USAGE, "--replay is paper trading only (drop --live)");
+  if (o->in.n_data == 0 && (o->in.n_funding || o->in.timeframe || o->in.from || o->in.to))
+    return cli_error("run", CLI_EXIT_USAGE, "--funding, --timeframe, --from and --to go with --replay");
   return CLI_EXIT_OK;
+}
+
+/* Live trading must be asked for twice: USE_PAPER_TRADING=false in the
+ * configuration, and --live or CONFIRM_LIVE_TRADING=true. */
+static int choose_mode(const run_opts *o, const lb_config *cfg, bot_mode *mode) {
+  if (o->in.n_data > 0) {
+    *mode = BOT_REPLAY;
+    return CLI_EXIT_OK;
+  }
+  if (o->paper) {
+    *mode = BOT_PAPER;
+    return CLI_EXIT_OK;
+  }
+  if (o->live && cfg->use_paper_trading)
+    return cli_error("run", CLI_EXIT_REFUSED, "--live needs USE_PAPER_TRADING=false in the configuration "
+                                              "as well (live trading is asked for in both places)");
+  if (cfg->use_paper_trading) {
+    *mode = BOT_PAPER;
+    return CLI_EXIT_OK;
+  }
+  if (!o->live && !cfg->confirm_live_trading)
+    return cli_error("run", CLI_EXIT_REFUSED,
+                     "USE_PAPER_TRADING=false: live trading places real orders; confirm it with "
+                     "`levbot run --live` or CONFIRM_LIVE_TRADING=true (or run --paper)");
+  if (!cfg->binance_api_key[0] || !cfg->binance_api_secret[0])
+    return cli_error("run", CLI_EXIT_REFUSED, "live trading needs BINANCE_API_KEY and BINANCE_API_SECRET");
+  *mode = BOT_LIVE;
+  return CLI_EXIT_OK;
+}
+
+static int exit_code(lb_err e) {
+  switch (e) {
+  case LB_EBUSY:
+  case LB_ESTATE: return CLI_EXIT_REFUSED;
+  case LB_EINVAL: return CLI_EXIT_USAGE;
+  default: return cli_exit_for(e);
+  }
 }
 
 static int run_run(int argc, char **argv) {
@@ -152,82 +151,91 @@ static int run_run(int argc, char **argv) {
   lb_config cfg;
   rc = cli_load_config(&common, &cfg);
   if (rc) return rc;
-  if (o.live || (!o.paper && !cfg.use_paper_trading))
-    return cli_error("run", CLI_EXIT_REFUSED, "live trading is not available in this build "
-                                              "(use --paper --replay FILE...)");
-  if (o.in.n_data == 0)
-    return cli_error("run", CLI_EXIT_USAGE, "paper trading on live prices is not available in this "
-                                            "build: give --replay FILE... (see levbot run --help)");
-  engine_replay_setup *rs = calloc(1, sizeof *rs);
-  if (!rs) return cli_error("run", CLI_EXIT_FAILURE, "out of memory");
-  lb_errbuf eb = {{0}};
-  lb_err err = engine_replay_setup_load(rs, &o.in, &cfg, &eb);
-  if (err) {
-    free(rs);
-    return cli_error("run", err == LB_EINVAL ? CLI_EXIT_USAGE : cli_exit_for(err), "%s", eb.msg);
-  }
-  engine_report_info info;
-  engine_replay_report_info(rs, &o.in, &cfg, &info);
-  engine_report *report = NULL;
-  if (engine_report_new(&info, &report, &eb) != LB_OK) {
-    engine_replay_setup_close(rs);
-    free(rs);
-    return cli_error("run", CLI_EXIT_FAILURE, "%s", eb.msg);
-  }
-  engine_observer watch = {.on_scan = p_scan,
-                           .on_trade_opened = p_opened,
-                           .on_stop_moved = p_moved,
-                           .on_trade_closed = p_closed,
-                           .on_breaker = p_breaker,
-                           .on_alert = p_alert};
-  rs->params.report = report;
-  rs->params.obs = &watch;
-  rs->params.speed = o.speed;
-  rs->params.stop = &stop_flag;
+  bot_options bo;
+  memset(&bo, 0, sizeof bo);
+  rc = choose_mode(&o, &cfg, &bo.mode);
+  if (rc) return rc;
+  bo.replay = o.in;
+  bo.speed = o.speed;
+  bo.duration_ms = (lb_ms)(o.duration_s * 1000);
+  bo.stop = &stop_flag;
+  bo.out = o.quiet ? NULL : stdout;
+  bo.report = true;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
-  char tfb[16];
-  char pace[64];
-  if (o.speed > 0) snprintf(pace, sizeof pace, "market time runs x%g", o.speed);
-  else snprintf(pace, sizeof pace, "as fast as possible");
-  printf("levbot paper trading on a replay: %zu symbol%s, %s candles, %s; Ctrl-C stops\n", rs->n,
-         rs->n == 1 ? "" : "s", lb_timeframe_name(rs->data_tf, tfb, sizeof tfb), pace);
-  fflush(stdout);
-  engine_replay_result res;
-  err = engine_replay_run(&rs->params, &res, &eb);
-  if (err) {
-    engine_report_free(report);
-    engine_replay_setup_close(rs);
-    free(rs);
-    return cli_error("run", cli_exit_for(err), "%s", eb.msg);
+  signal(SIGPIPE, SIG_IGN);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (bo.mode == BOT_REPLAY) {
+    char pace[64];
+    if (o.speed > 0) snprintf(pace, sizeof pace, "market time runs x%g", o.speed);
+    else snprintf(pace, sizeof pace, "as fast as possible");
+    printf("levbot paper trading on a replay: %d file%s, %s; Ctrl-C stops\n", o.in.n_data,
+           o.in.n_data == 1 ? "" : "s", pace);
+  } else if (bo.mode == BOT_LIVE) {
+    printf("levbot LIVE trading: real orders on %s; Ctrl-C stops (the exchange-side stop stays)\n",
+           cfg.binance_rest_url);
+  } else {
+    printf("levbot paper trading on live prices from %s; Ctrl-C stops\n", cfg.binance_rest_url);
   }
-  printf("\n%s after %zu candles\n\n", res.stopped ? "stopped" : "replay finished", res.candles);
-  engine_report_print(report, stdout, 0);
-  engine_report_free(report);
-  engine_replay_setup_close(rs);
-  free(rs);
+  fflush(stdout);
+  lb_errbuf eb = {{0}};
+  bot *b = NULL;
+  lb_err err = bot_new(&cfg, &bo, &b, &eb);
+  if (err) {
+    curl_global_cleanup();
+    if (err == LB_EBUSY)
+      return cli_error("run", CLI_EXIT_REFUSED, "another levbot is running on this database: %s", eb.msg);
+    return cli_error("run", exit_code(err), "%s", eb.msg);
+  }
+  bot_result res;
+  err = bot_run(b, &res, &eb);
+  if (bo.mode == BOT_REPLAY && !err)
+    printf("\n%s after %ld candles\n\n", res.replay_done ? "replay finished" : "stopped", res.candles);
+  else if (!err)
+    printf("\nstopped%s\n\n", res.position.state != ENGINE_FLAT ? " (the open position keeps its stop on the exchange)" : "");
+  if (res.report) {
+    if (!err && !o.quiet) engine_report_print(res.report, stdout, 0);
+    engine_report_free(res.report);
+  }
+  bot_free(b);
+  curl_global_cleanup();
+  if (err) return cli_error("run", exit_code(err), "%s", eb.msg);
   return CLI_EXIT_OK;
 }
 
 const cli_cmd cli_cmd_run = {
     "run", "trade: paper (default) or live",
-    "Usage: levbot run --paper --replay FILE... [--speed N] [options]\n\n"
-    "Paper trading on a replayed feed: the same engine as live trading and as\n"
-    "`levbot backtest`, with the simulated exchange, paced by the wall clock so you\n"
-    "watch the bot scan, open, trail and close positions as it would live.\n"
-    "(Live trading and paper trading on live prices come with the exchange adapter.)\n\n"
-    "  --paper                  paper trading (the default while USE_PAPER_TRADING=true)\n"
-    "  --replay FILE...         candle files to replay (formats as levbot backtest)\n"
-    "  --funding FILE...        funding-rate files for the replayed symbols\n"
-    "  --speed N                market time runs N x the wall clock (default 600:\n"
-    "                           ten minutes of market per second); max = no waiting\n"
-    "  --timeframe TF           entry timeframe (default ENTRY_TIMEFRAME)\n"
-    "  --from DATE, --to DATE   replay only [from, to) (UTC)\n"
+    "Usage: levbot run [--paper | --live] [--duration SECONDS] [options]\n"
+    "       levbot run --paper --replay FILE... [--speed N|max] [options]\n\n"
+    "The bot: scans SYMBOLS on every closed ENTRY_TIMEFRAME candle and every\n"
+    "SCAN_INTERVAL_SECONDS, trades one position at a time with its stop-loss on\n"
+    "the exchange, serves /health, /status and /metrics on HEALTH_PORT, records\n"
+    "everything in DATABASE_URL and notifies the configured channels.\n\n"
+    "Modes:\n"
+    "  (default)                paper trading on live prices (USE_PAPER_TRADING=true)\n"
+    "  --paper                  paper trading even if USE_PAPER_TRADING=false\n"
+    "  --live                   real orders: needs USE_PAPER_TRADING=false and the\n"
+    "                           Binance keys (or CONFIRM_LIVE_TRADING=true instead of --live)\n"
+    "  --replay FILE...         paper trading on candle files replayed on the clock\n\n"
+    "Options:\n"
+    "  --duration SECONDS       stop gracefully after this long\n"
+    "  --speed N                replay: market time runs N x the wall clock (default 600);\n"
+    "                           max = no waiting\n"
+    "  --funding FILE...        replay: funding-rate files for the replayed symbols\n"
+    "  --timeframe TF           replay: entry timeframe (default ENTRY_TIMEFRAME)\n"
+    "  --from DATE, --to DATE   replay: only [from, to) (UTC)\n"
+    "  --quiet                  no event lines on stdout (the log still has them)\n"
     "  --config PATH            read configuration from PATH (same as --env-file)\n\n"
-    "Example:\n"
-    "  levbot run --paper --replay data/binance-um/BTCUSDT-1m-2022-05-0*.csv --speed 3600\n\n"
-    "Ctrl-C stops the replay and prints the report so far.",
+    "Signals: SIGINT/SIGTERM stop gracefully (no new scans, the exchange-side stop\n"
+    "stays, the database and the notifications are flushed, exit 0); a second\n"
+    "signal exits at once.  Exit 7: live trading not confirmed or without keys,\n"
+    "or another levbot holds the database.\n\n"
+    "Examples:\n"
+    "  levbot run\n"
+    "  levbot run --paper --replay data/binance-um/BTCUSDT-1m-2022-05-0*.csv --speed 3600\n"
+    "  USE_PAPER_TRADING=false levbot run --live\n\n"
+    "docs/run.md explains restart recovery, the exchange simulator and the demo.",
     run_run};

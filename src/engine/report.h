@@ -77,6 +77,7 @@ typedef struct {
   int max_leverage;
   double max_risk_per_trade;
   double slippage_bps, taker_fee, funding_rate;
+  char title[48];       /* first word of the text report; "" = "levbot backtest" */
 } engine_report_info;
 
 typedef struct engine_report engine_report;

@@ -140,18 +140,26 @@ static void print_header(const engine_report *r, const engine_stats *s, FILE *f)
   char a[32], b[32], c[32], tfb[16];
   const engine_report_info *in = &r->info;
   double days = (double)(s->end - s->start) / (double)LB_MS_DAY;
-  fprintf(f, "levbot backtest  %s .. %s UTC  (%.1f days, %ld candles of %s)\n",
-          when(s->start, a, sizeof a), when(s->end, b, sizeof b), days, s->candles,
-          lb_timeframe_name(in->feed_tf, tfb, sizeof tfb));
+  const char *title = in->title[0] ? in->title : "levbot backtest";
+  if (in->feed_tf > 0)
+    fprintf(f, "%s  %s .. %s UTC  (%.1f days, %ld candles of %s)\n", title,
+            when(s->start, a, sizeof a), when(s->end, b, sizeof b), days, s->candles,
+            lb_timeframe_name(in->feed_tf, tfb, sizeof tfb));
+  else /* figures from recorded trades (levbot report), not from candles */
+    fprintf(f, "%s  %s .. %s UTC  (%.1f days)\n", title, when(s->start, a, sizeof a),
+            when(s->end, b, sizeof b), days);
   for (int i = 0; i < in->n_files; i++) fprintf(f, "  data: %s\n", in->files[i]);
   if (in->n_files_total > in->n_files)
     fprintf(f, "  data: ... and %d more files\n", in->n_files_total - in->n_files);
   fprintf(f, "  analyst %s; timeframes %s; capital %s USDT; max leverage %dx; risk %.1f %% per trade\n",
           in->panel[0] ? in->panel : "?", in->timeframes, money(s->initial, false, c, sizeof c),
           in->max_leverage, in->max_risk_per_trade * 100);
-  fprintf(f, "  fills on %s candles, slippage %.1f bps, taker fee %.3f %%, funding %.4f %% per 8 h when "
-             "the data has none\n\n",
-          tfb, in->slippage_bps, in->taker_fee * 100, in->funding_rate * 100);
+  if (in->feed_tf > 0)
+    fprintf(f, "  fills on %s candles, slippage %.1f bps, taker fee %.3f %%, funding %.4f %% per 8 h when "
+               "the data has none\n\n",
+            tfb, in->slippage_bps, in->taker_fee * 100, in->funding_rate * 100);
+  else
+    fprintf(f, "\n");
 }
 
 static void print_summary(const engine_report *r, const engine_stats *s, FILE *f) {

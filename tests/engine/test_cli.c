@@ -237,13 +237,13 @@ TEST(cli_run_paper_replay_shows_the_bot_trading_and_its_report) {
   CHECK_CONTAINS(r.out, "replay finished after 8640 candles");
   CHECK_CONTAINS(r.out, "SUMMARY");
   done(&r);
-  r = levbot(NULL, "run --live");
+  r = levbot(NULL, "run --live"); /* USE_PAPER_TRADING is true: live is refused */
   CHECK_EQ(r.code, 7);
-  CHECK_CONTAINS(r.err, "live trading is not available");
+  CHECK_CONTAINS(r.err, "--live needs USE_PAPER_TRADING=false");
   done(&r);
-  r = levbot(NULL, "run --paper");
+  r = levbot(NULL, "run --paper --funding x.csv");
   CHECK_EQ(r.code, 2);
-  CHECK_CONTAINS(r.err, "--replay FILE...");
+  CHECK_CONTAINS(r.err, "go with --replay");
   done(&r);
   r = levbot(NULL, "run --paper --replay x.csv --speed 0.5");
   CHECK_EQ(r.code, 2);
