@@ -195,7 +195,7 @@ typedef struct {
   risk_refusal refusal;    /* RISK_OK: the plan may be executed */
   char message[RISK_MSG_MAX]; /* the rule and its numbers, or a summary when accepted */
   lb_action side;          /* LB_ACTION_LONG / LB_ACTION_SHORT */
-  lb_dec entry;            /* reference price the plan is computed from */
+  lb_dec entry;            /* risk_market.entry_price: the expected entry fill */
   lb_dec qty;              /* base asset, a multiple of the market step */
   lb_dec notional;         /* qty x entry, rounded up (selects the bracket) */
   int leverage;
