@@ -115,6 +115,44 @@ static bool is_http_url(const char *u) {
   return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
 }
 
+/* True when the URL's host is this machine (the simulator, test stubs). */
+static bool loopback_url(const char *u) {
+  const char *h = strstr(u, "://");
+  if (!h) return false;
+  h += 3;
+  /* The host is what follows the last '@' of the authority, up to its
+   * port: "127.0.0.1@example.com" and "127.0.0.1.example.com" are remote. */
+  size_t n = strcspn(h, "/?#");
+  for (size_t i = n; i > 0; i--)
+    if (h[i - 1] == '@') {
+      n -= i;
+      h += i;
+      break;
+    }
+  size_t hn = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+  if (hn > n) hn = n;
+  if (hn < n && h[hn] != ':') return false; /* "[::1]x" */
+  if ((hn == 9 && strncmp(h, "localhost", 9) == 0) || (hn == 5 && strncmp(h, "[::1]", 5) == 0))
+    return true;
+  char ip[16];
+  unsigned char a[4];
+  if (hn >= sizeof ip) return false;
+  memcpy(ip, h, hn);
+  ip[hn] = '\0';
+  return inet_pton(AF_INET, ip, a) == 1 && a[0] == 127;
+}
+
+/* A credential sent over plain http to another machine can be read on the
+ * way.  A warning, not an error: a self-hosted server on the LAN may be
+ * meant.  show: how to name the URL (the URL itself, or only the variable's
+ * name when the URL is a secret). */
+static void warn_plain_http(lb_cfg_report *rep, const char *url, const char *show,
+                            const char *secret) {
+  if (strncmp(url, "http://", 7) == 0 && !loopback_url(url))
+    lb_cfg_warn(rep, "%s is plain http to another machine: %s travels unencrypted (use https://)",
+                show, secret);
+}
+
 static void check_telegram(const lb_config *c, lb_cfg_report *rep) {
   bool tok = c->telegram_bot_token[0] != '\0', chat = c->telegram_chat_id[0] != '\0';
   if (tok && !chat)
@@ -133,8 +171,12 @@ static void check_telegram(const lb_config *c, lb_cfg_report *rep) {
   else if (!numeric && c->telegram_commands)
     lb_cfg_error(rep, "TELEGRAM_CHAT_ID=%s: commands need the numeric chat id (allowed: a "
                       "number, or TELEGRAM_COMMANDS=false)", id);
+  char show[LB_CFG_STR_MAX + 32];
+  snprintf(show, sizeof show, "TELEGRAM_API_URL=%s", c->telegram_api_url);
   if (!is_http_url(c->telegram_api_url))
     lb_cfg_error(rep, "TELEGRAM_API_URL=%s is not an http(s) URL", c->telegram_api_url);
+  else
+    warn_plain_http(rep, c->telegram_api_url, show, "TELEGRAM_BOT_TOKEN");
 }
 
 static void check_email(const lb_config *c, lb_cfg_report *rep) {
@@ -174,6 +216,11 @@ static void check_sms(const lb_config *c, lb_cfg_report *rep) {
                      names[i]);
   if (set == 4 && !is_http_url(c->twilio_api_url))
     lb_cfg_error(rep, "TWILIO_API_URL=%s is not an http(s) URL", c->twilio_api_url);
+  else if (set == 4) {
+    char show[LB_CFG_STR_MAX + 32];
+    snprintf(show, sizeof show, "TWILIO_API_URL=%s", c->twilio_api_url);
+    warn_plain_http(rep, c->twilio_api_url, show, "TWILIO_AUTH_TOKEN");
+  }
 }
 
 static void check_notify(const lb_config *c, lb_cfg_report *rep) {
@@ -184,6 +231,7 @@ static void check_notify(const lb_config *c, lb_cfg_report *rep) {
     lb_cfg_error(rep, "WEBHOOK_URL is not an http(s) URL (value not shown: it is a secret)");
   if (c->webhook_token[0] && !c->webhook_url[0])
     lb_cfg_warn(rep, "WEBHOOK_TOKEN is set but WEBHOOK_URL is empty: the webhook is off");
+  if (c->webhook_token[0]) warn_plain_http(rep, c->webhook_url, "WEBHOOK_URL", "WEBHOOK_TOKEN");
 }
 
 /* LLM providers (src/ai; the same names as ai_provider_names in
@@ -247,8 +295,14 @@ static void check_ai(const lb_config *c, lb_cfg_report *rep) {
     if (!*model)
       lb_cfg_error(rep, "%s_MODEL is empty (required: %s is in AI_PROVIDERS)", provs[k].var,
                    provs[k].name);
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
       lb_cfg_error(rep, "%s_BASE_URL=%s is not an http(s) URL", provs[k].var, url);
+    } else if (*key) {
+      char show[LB_CFG_STR_MAX + 32], secret[64];
+      snprintf(show, sizeof show, "%s_BASE_URL=%s", provs[k].var, url);
+      snprintf(secret, sizeof secret, "%s_API_KEY", provs[k].var);
+      warn_plain_http(rep, url, show, secret);
+    }
     voters++;
   }
   if (voters >= 2 && c->ai_min_agree > voters)
@@ -274,31 +328,6 @@ static void check_http(const lb_config *c, lb_cfg_report *rep) {
 /* Binance (src/exchange/binance*): base URLs with the right scheme, and no
  * plain http/ws anywhere but on this machine (the simulator): the API key
  * travels in a header and must not cross a network unencrypted. */
-static bool loopback_url(const char *u) {
-  const char *h = strstr(u, "://");
-  if (!h) return false;
-  h += 3;
-  /* The host is what follows the last '@' of the authority, up to its
-   * port: "127.0.0.1@example.com" and "127.0.0.1.example.com" are remote. */
-  size_t n = strcspn(h, "/?#");
-  for (size_t i = n; i > 0; i--)
-    if (h[i - 1] == '@') {
-      n -= i;
-      h += i;
-      break;
-    }
-  size_t hn = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
-  if (hn > n) hn = n;
-  if (hn < n && h[hn] != ':') return false; /* "[::1]x" */
-  if ((hn == 9 && strncmp(h, "localhost", 9) == 0) || (hn == 5 && strncmp(h, "[::1]", 5) == 0))
-    return true;
-  char ip[16];
-  unsigned char a[4];
-  if (hn >= sizeof ip) return false;
-  memcpy(ip, h, hn);
-  ip[hn] = '\0';
-  return inet_pton(AF_INET, ip, a) == 1 && a[0] == 127;
-}
 
 static void check_exchange(const lb_config *c, lb_cfg_report *rep) {
   static const struct {

@@ -159,6 +159,42 @@ TEST(config_plain_binance_urls_only_to_this_machine) {
   }
 }
 
+static bool warned(const lb_cfg_report *rep, const char *needle) {
+  for (int i = 0; i < rep->n_warnings; i++)
+    if (strstr(rep->warnings[i], needle)) return true;
+  return false;
+}
+
+/* Tokens and keys sent over plain http to another machine can be read on
+ * the way: a warning (a self-hosted server on the LAN may be meant), as for
+ * SMTP without STARTTLS.  On this machine (test stubs) nothing is said. */
+TEST(config_warns_when_a_credential_would_travel_over_plain_http) {
+  lb_config c;
+  lb_cfg_report rep;
+  char *tg[] = {"TELEGRAM_BOT_TOKEN=123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678",
+                "TELEGRAM_CHAT_ID=123456789", "TELEGRAM_API_URL=http://tg.example.com", NULL};
+  REQUIRE_OK(load(&c, tg, &rep));
+  CHECK(warned(&rep, "TELEGRAM_API_URL=http://tg.example.com is plain http to another machine: "
+                     "TELEGRAM_BOT_TOKEN"));
+  char *ai[] = {"AI_PROVIDERS=anthropic", "ANTHROPIC_API_KEY=sk-ant-0123456789abcdef",
+                "ANTHROPIC_BASE_URL=http://llm.example.com", NULL};
+  REQUIRE_OK(load(&c, ai, &rep));
+  CHECK(warned(&rep, "ANTHROPIC_BASE_URL=http://llm.example.com is plain http to another "
+                     "machine: ANTHROPIC_API_KEY"));
+  char *hook[] = {"WEBHOOK_URL=http://hooks.example.com/T0KEN-IN-PATH",
+                  "WEBHOOK_TOKEN=whk-0123456789abcdef", NULL};
+  REQUIRE_OK(load(&c, hook, &rep));
+  CHECK(warned(&rep, "WEBHOOK_URL is plain http to another machine: WEBHOOK_TOKEN"));
+  for (int i = 0; i < rep.n_warnings; i++) CHECK_NOT_CONTAINS(rep.warnings[i], "T0KEN-IN-PATH");
+  char *local[] = {"TELEGRAM_BOT_TOKEN=123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678",
+                   "TELEGRAM_CHAT_ID=123456789", "TELEGRAM_API_URL=http://127.0.0.1:8081",
+                   "AI_PROVIDERS=local", "LOCAL_LLM_BASE_URL=http://localhost:11434/v1",
+                   "LOCAL_LLM_API_KEY=local-key-0123", "LOCAL_LLM_MODEL=llama3", NULL};
+  if (load(&c, local, &rep) != LB_OK) dump(&rep);
+  REQUIRE_OK(load(&c, local, &rep));
+  CHECK(!warned(&rep, "plain http"));
+}
+
 TEST(config_booleans_accept_common_spellings) {
   const char *yes[] = {"true", "TRUE", "1", "yes", "On"}, *no[] = {"false", "0", "No", "off"};
   for (int i = 0; i < 5; i++) {
