@@ -44,6 +44,23 @@ static void params_with(int bps, risk_params *p) {
   if (!load_params(env, p, NULL)) lbt_fail(__FILE__, __LINE__, "SLIPPAGE_BPS=%d", bps);
 }
 
+/* The engine's ETH trade below: capital 100, LONG at 1290.17 with a stop
+ * percent that puts the stop on 1190.5. */
+typedef struct {
+  lb_symbol_rules r;
+  lb_bracket_table t;
+  lb_decision d;
+  risk_market m;
+  risk_plan pl;
+} eth_trade;
+
+static risk_refusal plan_eth_trade(const risk_params *p, eth_trade *w) {
+  eth(&w->r, &w->t);
+  w->d = dec(LB_ACTION_LONG, 0.85, 3, 0.0772534, 0.2, LB_REGIME_TRENDING);
+  w->m = mkt("1290.17");
+  return risk_plan_entry(D("100"), &w->d, &w->m, &w->r, &w->t, p, &w->pl);
+}
+
 /* The trade the engine's 1h ETH backtest (2021) lost 10.04 USDT on against
  * a 10 USDT budget: entry 1290.17, stop 1190.5, capital 100, 2 bps.  The
  * stop filled at 1190.26 (1190.5 - 0.2381, down to the 0.01 tick).  Sized
@@ -53,15 +70,11 @@ static void params_with(int bps, risk_params *p) {
 TEST(slippage_eth_stop_fill_keeps_the_loss_within_budget) {
   risk_params p;
   params_with(2, &p);
-  lb_symbol_rules r;
-  lb_bracket_table t;
-  eth(&r, &t);
-  lb_decision d = dec(LB_ACTION_LONG, 0.85, 3, 0.0772534, 0.2, LB_REGIME_TRENDING);
-  risk_market m = mkt("1290.17");
-  risk_plan pl;
-  REQUIRE_EQ(risk_plan_entry(D("100"), &d, &m, &r, &t, &p, &pl), RISK_OK);
+  eth_trade w;
+  REQUIRE_EQ(plan_eth_trade(&p, &w), RISK_OK);
+  const risk_plan pl = w.pl;
   REQUIRE_EQ(pl.stop, D("1190.5"));
-  lb_dec fill = exit_fill(true, pl.stop, 2, r.tick_size);
+  lb_dec fill = exit_fill(true, pl.stop, 2, w.r.tick_size);
   CHECK_EQ(fill, D("1190.26"));
   CHECK_EQ(pl.qty, D("0.098"));
   CHECK_EQ(pl.loss_at_stop, D("9.91272107"));
@@ -136,17 +149,13 @@ TEST(slippage_check_refuses_a_plan_sized_without_it) {
   risk_params p0, p2;
   params_with(0, &p0);
   params_with(2, &p2);
-  lb_symbol_rules r;
-  lb_bracket_table t;
-  eth(&r, &t);
-  lb_decision d = dec(LB_ACTION_LONG, 0.85, 3, 0.0772534, 0.2, LB_REGIME_TRENDING);
-  risk_market m = mkt("1290.17");
-  risk_plan pl;
-  REQUIRE_EQ(risk_plan_entry(D("100"), &d, &m, &r, &t, &p0, &pl), RISK_OK);
-  CHECK_EQ(pl.qty, D("0.099")); /* no slippage: the old size */
-  CHECK_EQ(pl.loss_at_stop, D("9.99012317"));
+  eth_trade w;
+  REQUIRE_EQ(plan_eth_trade(&p0, &w), RISK_OK);
+  CHECK_EQ(w.pl.qty, D("0.099")); /* no slippage: the old size */
+  CHECK_EQ(w.pl.loss_at_stop, D("9.99012317"));
   lb_errbuf eb;
-  CHECK_EQ(risk_plan_check(&pl, D("100"), &d, &m, &r, &t, &p2, &eb), RISK_LOSS_ABOVE_MAX_RISK);
+  CHECK_EQ(risk_plan_check(&w.pl, D("100"), &w.d, &w.m, &w.r, &w.t, &p2, &eb),
+           RISK_LOSS_ABOVE_MAX_RISK);
   CHECK_CONTAINS(eb.msg, "loss at stop 10.01387129 USDT");
-  CHECK_EQ(risk_plan_check(&pl, D("100"), &d, &m, &r, &t, &p0, &eb), RISK_OK);
+  CHECK_EQ(risk_plan_check(&w.pl, D("100"), &w.d, &w.m, &w.r, &w.t, &p0, &eb), RISK_OK);
 }
