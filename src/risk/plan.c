@@ -6,11 +6,11 @@
  * numbers that made it fail.  Sizing works backwards from the loss the
  * trader accepts: quantity = risk budget / loss per unit at the stop's
  * expected fill (SLIPPAGE_BPS beyond the stop, fees on both legs included),
- * then limited by the capital the isolated margin
- * may take and by the symbol's maximum, rounded down to the step, and
- * stepped down while a rounding still pushes the exact loss or margin
- * over.  Leverage only sets the margin (and so the liquidation
- * price), never the size: a higher leverage cannot make a loss bigger.
+ * then limited by the capital the isolated margin may take and by the
+ * symbol's maximum, rounded down to the step, and stepped down while a
+ * rounding still pushes the exact loss or margin over.  Leverage only sets
+ * the margin (and so the liquidation price), never the size: a higher
+ * leverage cannot make a loss bigger.
  */
 #include <math.h>
 #include <stdarg.h>
