@@ -258,10 +258,11 @@ fail:
 lb_err bot_run(bot *b, bot_result *res, lb_errbuf *eb) {
   memset(res, 0, sizeof *res);
   lb_err rc = bot_loop(b, res, eb);
-  res->candles = b->candles;
   res->recovered = b->recovered;
+  res->candles = b->candles;
   if (b->eng) {
     engine_get_counters(b->eng, &res->counters);
+    res->candles = res->counters.candles;
     engine_get_ledger(b->eng, &res->ledger);
     engine_get_position(b->eng, &res->position);
   }

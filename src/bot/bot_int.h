@@ -86,6 +86,7 @@ typedef struct {
   bool engine_ok;
   char engine_error[HTTP_TEXT_MAX];
   long candles;
+  long scans_done;           /* scans finished (told by prepare, or applied) */
 } bot_snap;
 
 /* ==== The bot ==== */
@@ -135,6 +136,7 @@ struct bot {
   lb_ms last_equity_mark;
   lb_ms last_publish_mono;
   long candles;
+  long scans_done;
   long recovered;
   lb_ms feed_last[ENGINE_MAX_SYMBOLS];   /* open time of the last candle fed, per symbol */
   engine_scan *scan_applying;            /* the scan inside engine_scan_apply (record.c) */

@@ -118,6 +118,7 @@ static void note_scan(bot *b, lb_ms t) {
 }
 
 static void apply_done(bot *b) {
+  b->scans_done++;
   if (bot_is_paused(b)) {
     LB_INFO("bot", "scan of %s dropped: entries are paused", b->job->symbol);
     return;
@@ -153,8 +154,13 @@ static bool run_scans(bot *b) {
   for (int i = 0; i < b->ep.n_symbols; i++)
     if (!b->due[i] && b->feed_last[i] && mono - b->last_scan_mono[i] >= every)
       b->due[i] = engine_time(b->eng);
-  if (bot_is_paused(b) || atomic_load(&b->fatal)) {
-    for (int i = 0; i < b->ep.n_symbols; i++) b->due[i] = 0;
+  if (bot_is_paused(b) || atomic_load(&b->fatal)) { /* no entry now: those scans are done */
+    for (int i = 0; i < b->ep.n_symbols; i++)
+      if (b->due[i]) {
+        b->due[i] = 0;
+        b->scans_done++;
+        b->last_scan_mono[i] = mono;
+      }
     return act;
   }
   for (;;) {
@@ -174,6 +180,7 @@ static bool run_scans(bot *b) {
       pthread_mutex_unlock(&b->scan_mu);
       return act;
     }
+    b->scans_done++;
   }
 }
 
@@ -459,6 +466,7 @@ static lb_err run_replay(bot *b, bot_result *res, lb_errbuf *eb) {
           break;
         }
       }
+      b->scans_done++;
     }
     bot_publish(b, false);
   }

@@ -73,7 +73,8 @@ void bot_publish(bot *b, bool force) {
   s->led = led;
   s->cnt = cnt;
   s->equity = led.capital + (pos.state != ENGINE_FLAT ? pos.unrealized : 0);
-  s->candles = b->candles;
+  s->candles = cnt.candles;
+  s->scans_done = b->scans_done;
   s->heartbeat_ms = mono;
   s->as_of = lb_time_now_ms();
   s->paused = b->paused;
@@ -313,6 +314,8 @@ static lb_err h_metrics(void *ctx, http_metrics *out, lb_errbuf *eb) {
   counter(out, "exchange_errors_total", "Failed exchange order calls", true, (double)s.cnt.exchange_errors);
   counter(out, "breaker_trips_total", "Circuit breaker trips", true, (double)s.cnt.breaker_trips);
   counter(out, "candles_total", "Candles the engine took", true, (double)s.candles);
+  counter(out, "scans_completed_total", "Scans finished (answered and applied, or stopped early)", true,
+          (double)s.scans_done);
   counter(out, "capital_usdt", "Ledger capital", false, lb_dec_to_double(s.led.capital));
   counter(out, "equity_usdt", "Capital plus unrealized PnL", false, lb_dec_to_double(s.equity));
   counter(out, "position_open", "1 while a position is open", false, s.pos.state != ENGINE_FLAT);

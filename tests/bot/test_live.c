@@ -1,0 +1,163 @@
+/* test_live.c -- `levbot run` in live mode against exsim: trading, graceful shutdown, restart recovery.
+ *
+ * exsim replays April 2022's 5m bars, paused; the test steps it bar by bar
+ * and waits after each bar until the bot has taken the candle and finished
+ * its scan, so what the bot does is the same on every run.  Every test ends
+ * by comparing the store with exsim's ground truth (/_exsim/state): every
+ * fill a row with the same quantity, fee and realized PnL, the capital
+ * equal to the wallet, no client id used twice.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "unit.h"
+
+static long algo_open(xsim *x) {
+  json_t *st = xsim_state(x);
+  long n = 0;
+  size_t i;
+  json_t *o;
+  json_array_foreach(json_object_get(st, "algo_orders"), i, o) {
+    const char *s = json_string_value(json_object_get(o, "status"));
+    const char *t = json_string_value(json_object_get(o, "type"));
+    if (s && strcmp(s, "NEW") == 0 && t && strcmp(t, "STOP_MARKET") == 0) n++;
+  }
+  json_decref(st);
+  return n;
+}
+
+static const char *position_qty(xsim *x, char *buf, size_t n) {
+  json_t *st = xsim_state(x);
+  const json_t *sym = json_array_get(json_object_get(st, "symbols"), 0);
+  snprintf(buf, n, "%s", json_string_value(json_object_get(sym, "pos")) ? json_string_value(json_object_get(sym, "pos")) : "?");
+  json_decref(st);
+  return buf;
+}
+
+static long fills_of(xsim *x, const char *cid) {
+  json_t *st = xsim_state(x);
+  long n = 0;
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(st, "fills"), i, f)
+    n += strcmp(json_string_value(json_object_get(f, "client_id")), cid) == 0;
+  json_decref(st);
+  return n;
+}
+
+TEST(bot_live_trades_on_exsim_and_the_store_matches_the_exchange) {
+  xsim x;
+  xsim_start(&x, NULL);
+  lbot b;
+  lbot_init(&b, "live_trades", &x, NULL);
+  lbot_start(&b, "", true);
+  REQUIRE(lbot_wait_log(&b, "running: live mode", 1, BOT_WAIT_MS));
+  CHECK(step_bars(&x, &b, 200, "closed: BTCUSDT") > 0);
+  CHECK(lbot_count(&b, "entry sent") >= 1);
+  CHECK(lbot_count(&b, "stop confirmed") >= 1);
+  /* graceful stop: exit 0 (and, under ASan, no leak) */
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  check_store_matches_exsim(&b, &x);
+  CHECK(lbot_sql_long(&b, "SELECT COUNT(*) FROM trades WHERE status = 'CLOSED'") >= 1);
+  /* the trade rows add up to the wallet's movement */
+  json_t *st = xsim_state(&x);
+  json_t *bal = json_object_get(st, "balance");
+  lb_dec moved = jdec(bal, "wallet") - jdec(bal, "initial");
+  char *open = lbot_sql(&b, "SELECT COUNT(*) FROM trades WHERE status = 'OPEN'");
+  if (open && strcmp(open, "0") == 0) {
+    lb_dec net = 0;
+    for (long row = 0;; row++) {
+      char sql[256];
+      snprintf(sql, sizeof sql, "SELECT realized_pnl || ' ' || fees || ' ' || funding FROM trades "
+                                "ORDER BY id LIMIT 1 OFFSET %ld", row);
+      char *v = lbot_sql(&b, sql);
+      if (!v) break;
+      char a[64], c[64], d[64];
+      if (sscanf(v, "%63s %63s %63s", a, c, d) == 3) net += dec_of(a) - dec_of(c) + dec_of(d);
+      free(v);
+    }
+    CHECK_EQ(net, moved);
+  }
+  free(open);
+  /* exsim: never unprotected longer than the entry-to-stop round trip */
+  CHECK(json_integer_value(json_object_get(st, "max_unprotected_ms")) < 1000);
+  json_decref(st);
+  xsim_stop(&x);
+}
+
+TEST(bot_sigterm_keeps_the_stop_and_a_restart_adopts_the_position) {
+  xsim x;
+  xsim_start(&x, NULL);
+  lbot b;
+  lbot_init(&b, "sigterm_restart", &x, NULL);
+  lbot_start(&b, "", true);
+  REQUIRE(step_bars(&x, &b, 200, "stop confirmed") >= 0);
+  char q[32];
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  char *out = lbot_stdout(&b);
+  CHECK_CONTAINS(out, "keeps its stop on the exchange");
+  free(out);
+  /* the position and its stop stay on the exchange */
+  CHECK(strcmp(position_qty(&x, q, sizeof q), "0") != 0);
+  CHECK_EQ(algo_open(&x), 1);
+  CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM positions WHERE state = 'OPEN'"), 1);
+  long orders_before = lbot_sql_long(&b, "SELECT COUNT(*) FROM orders");
+  /* restart: adopted, nothing placed again */
+  lbot_start(&b, "", true);
+  REQUIRE(lbot_wait_log(&b, "adopted", 1, BOT_WAIT_MS));
+  REQUIRE(lbot_wait_log(&b, "running: live mode", 2, BOT_WAIT_MS));
+  CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM orders"), orders_before);
+  CHECK_EQ(algo_open(&x), 1);
+  CHECK_EQ(fills_of(&x, "lb-1-E"), 1);
+  json_t *s = lbot_json(&b, "/status");
+  CHECK_STREQ(json_string_value(json_object_get(s, "state")), "in_position");
+  CHECK(json_is_true(json_object_get(json_object_get(s, "position"), "stop_on_exchange")));
+  json_decref(s);
+  /* and it carries the trade to its end */
+  CHECK(step_bars(&x, &b, 300, "closed: BTCUSDT") > 0);
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  check_store_matches_exsim(&b, &x);
+  xsim_stop(&x);
+}
+
+TEST(bot_killed_between_entry_and_stop_places_the_stop_at_restart) {
+  xsim x;
+  xsim_start(&x, NULL);
+  lbot b;
+  lbot_init(&b, "kill_before_stop", &x, NULL);
+  lbot_start(&b, "", true);
+  /* the entry is executed at once but its answer is held back: the bot
+   * cannot have sent a stop when it is killed */
+  xsim_faults(&x, "{\"latency_ms\": {\"POST /fapi/v1/order\": 4000}}");
+  REQUIRE(step_bars(&x, &b, 200, "entry sent") >= 0);
+  REQUIRE(lbot_wait_log(&b, "entry sent", 1, BOT_WAIT_MS));
+  char q[32];
+  for (int i = 0; i < 400 && strcmp(position_qty(&x, q, sizeof q), "0") == 0; i++) ms_sleep(5);
+  CHECK_EQ(lbot_signal(&b, SIGKILL, BOT_WAIT_MS), -1);
+  xsim_faults(&x, NULL);
+  CHECK(strcmp(position_qty(&x, q, sizeof q), "0") != 0);
+  CHECK_EQ(algo_open(&x), 0); /* open and unprotected */
+  lbot_start(&b, "", true);
+  REQUIRE(lbot_wait_log(&b, "recovery done", 1, BOT_WAIT_MS));
+  CHECK_EQ(lbot_count(&b, "had no stop: placed"), 0); /* that line is on stdout */
+  char *out = lbot_stdout(&b);
+  CHECK_CONTAINS(out, "had no stop: placed lb-1-S");
+  free(out);
+  CHECK_EQ(algo_open(&x), 1);
+  CHECK_EQ(fills_of(&x, "lb-1-E"), 1); /* no second entry */
+  json_t *st = xsim_state(&x);
+  size_t i;
+  json_t *u;
+  bool closed_interval = false;
+  json_array_foreach(json_object_get(st, "unprotected"), i, u)
+    closed_interval |= json_integer_value(json_object_get(u, "end")) != 0;
+  CHECK(closed_interval);
+  json_decref(st);
+  CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM trades WHERE status = 'OPEN'"), 1);
+  CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM fills WHERE order_client_id = 'lb-1-E'"), 1);
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  check_store_matches_exsim(&b, &x);
+  xsim_stop(&x);
+}
