@@ -212,12 +212,13 @@ static lb_err make_sim(bot *b, lb_errbuf *eb) {
     lb_symbol_rules rules;
     lb_bracket_table br;
     xchg_error err;
-    if (b->market && b->market->ops->symbol_rules(b->market, s.symbol, &rules, &err) == XCHG_OK &&
-        b->market->ops->brackets(b->market, s.symbol, &br, &err) == XCHG_OK) {
+    if (b->market) {
+      if (b->market->ops->symbol_rules(b->market, s.symbol, &rules, &err) != XCHG_OK)
+        return lb_fail(eb, LB_ENET, "%s: the exchange's rules could not be read: %s", s.symbol, err.msg);
       s.rules = &rules;
-      s.brackets = &br;
-    } else if (b->market) {
-      return lb_fail(eb, LB_ENET, "%s: the exchange's rules could not be read: %s", s.symbol, err.msg);
+      /* the brackets endpoint is signed: without keys, Binance's published table */
+      if (b->market->ops->brackets(b->market, s.symbol, &br, &err) == XCHG_OK) s.brackets = &br;
+      else LB_INFO("bot", "%s: leverage brackets not read (%s): the simulator uses Binance's published table", s.symbol, err.msg);
     }
     if (b->rs && b->rs->funding_ptr[i]) s.funding = b->rs->funding_ptr[i];
     rc = xchg_sim_add_symbol(b->sim, &s, eb);

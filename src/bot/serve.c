@@ -261,12 +261,23 @@ static void fill_status(bot *b, const bot_snap *s, http_status *out) {
   out->as_of = s->as_of;
 }
 
+/* The snapshot, with the pause flag as of now (a command's effect shows at
+ * once, not at the engine thread's next publication). */
+static void snap_now(bot *b, bot_snap *s) {
+  pthread_mutex_lock(&b->mu);
+  *s = b->snap;
+  s->paused = b->paused;
+  snprintf(s->pause_reason, sizeof s->pause_reason, "%s", b->pause_reason);
+  pthread_mutex_unlock(&b->mu);
+  if (s->state == HTTP_STATE_SCANNING || s->state == HTTP_STATE_PAUSED)
+    s->state = s->paused || s->breaker.active ? HTTP_STATE_PAUSED : HTTP_STATE_SCANNING;
+}
+
 static lb_err h_status(void *ctx, http_status *out, lb_errbuf *eb) {
   bot *b = ctx;
   (void)eb;
-  pthread_mutex_lock(&b->mu);
-  bot_snap s = b->snap;
-  pthread_mutex_unlock(&b->mu);
+  bot_snap s;
+  snap_now(b, &s);
   fill_status(b, &s, out);
   return LB_OK;
 }
@@ -396,9 +407,8 @@ static const char *money(lb_dec d, char *buf, size_t n) {
 static lb_err n_status(void *ctx, lb_buf *out, lb_errbuf *eb) {
   bot *b = ctx;
   (void)eb;
-  pthread_mutex_lock(&b->mu);
-  bot_snap s = b->snap;
-  pthread_mutex_unlock(&b->mu);
+  bot_snap s;
+  snap_now(b, &s);
   http_status st;
   fill_status(b, &s, &st);
   static const char *states[] = {"scanning", "in position", "paused", "starting", "stopping"};

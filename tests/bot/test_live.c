@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "unit.h"
@@ -159,5 +160,142 @@ TEST(bot_killed_between_entry_and_stop_places_the_stop_at_restart) {
   CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM fills WHERE order_client_id = 'lb-1-E'"), 1);
   CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
   check_store_matches_exsim(&b, &x);
+  xsim_stop(&x);
+}
+
+TEST(bot_killed_right_after_the_stop_is_confirmed_keeps_that_stop) {
+  xsim x;
+  xsim_start(&x, NULL);
+  lbot b;
+  lbot_init(&b, "kill_after_stop", &x, NULL);
+  lbot_start(&b, "", true);
+  REQUIRE(step_bars(&x, &b, 200, "stop confirmed") >= 0);
+  CHECK_EQ(lbot_signal(&b, SIGKILL, BOT_WAIT_MS), -1);
+  CHECK_EQ(algo_open(&x), 1);
+  json_t *st = xsim_state(&x);
+  size_t algo_before = json_array_size(json_object_get(st, "algo_orders"));
+  json_decref(st);
+  lbot_start(&b, "", true);
+  REQUIRE(lbot_wait_log(&b, "adopted", 1, BOT_WAIT_MS));
+  st = xsim_state(&x);
+  CHECK_EQ(json_array_size(json_object_get(st, "algo_orders")), algo_before); /* no stop placed again */
+  json_decref(st);
+  CHECK_EQ(algo_open(&x), 1);
+  CHECK_EQ(fills_of(&x, "lb-1-E"), 1);
+  CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM trades WHERE status = 'OPEN'"), 1);
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  check_store_matches_exsim(&b, &x);
+  xsim_stop(&x);
+}
+
+TEST(bot_trade_closed_while_down_is_booked_from_the_exchange_fills) {
+  xsim x;
+  xsim_start(&x, NULL);
+  lbot b;
+  lbot_init(&b, "closed_while_down", &x, NULL);
+  lbot_start(&b, "", true);
+  REQUIRE(step_bars(&x, &b, 200, "stop confirmed") >= 0);
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  /* while the bot is away the mark runs through its stop */
+  json_t *st = xsim_state(&x);
+  const json_t *sym = json_array_get(json_object_get(st, "symbols"), 0);
+  bool is_short = json_string_value(json_object_get(sym, "pos"))[0] == '-';
+  double mark = strtod(json_string_value(json_object_get(sym, "mark")), NULL);
+  json_decref(st);
+  char pq[128];
+  snprintf(pq, sizeof pq, "/_exsim/mark?symbol=BTCUSDT&price=%.1f", mark * (is_short ? 1.05 : 0.95));
+  json_decref(xsim_ctl(&x, "POST", pq, NULL));
+  char q[32];
+  CHECK_STREQ(position_qty(&x, q, sizeof q), "0");
+  lbot_start(&b, "", true);
+  REQUIRE(lbot_wait_log(&b, "closed while levbot was down", 1, BOT_WAIT_MS));
+  char *reason = lbot_sql(&b, "SELECT exit_reason FROM trades WHERE id = 'lb-1-E'");
+  CHECK_STREQ(reason, "stop_loss");
+  free(reason);
+  CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM positions WHERE state <> 'FLAT'"), 0);
+  json_t *s = lbot_json(&b, "/status");
+  CHECK(json_is_null(json_object_get(s, "position")));
+  json_decref(s);
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  check_store_matches_exsim(&b, &x); /* the stop's fill came from the exchange's history */
+  xsim_stop(&x);
+}
+
+TEST(bot_reconciles_a_stop_filled_while_the_user_stream_was_down) {
+  xsim x;
+  xsim_start(&x, NULL);
+  lbot b;
+  lbot_init(&b, "reconcile", &x, (const char *const[]){"RECONCILE_SECONDS=5", NULL});
+  lbot_start(&b, "", true);
+  REQUIRE(step_bars(&x, &b, 200, "stop confirmed") >= 0);
+  /* the user-data stream goes away (and stays away for a while) */
+  xsim_faults(&x, "{\"ws_refuse_ms\": 1500}");
+  json_decref(xsim_ctl(&x, "POST", "/_exsim/ws/drop?which=user", NULL));
+  REQUIRE(lbot_wait_log(&b, "user-data stream down", 1, BOT_WAIT_MS));
+  json_t *st = xsim_state(&x);
+  const json_t *sym = json_array_get(json_object_get(st, "symbols"), 0);
+  bool is_short = json_string_value(json_object_get(sym, "pos"))[0] == '-';
+  double mark = strtod(json_string_value(json_object_get(sym, "mark")), NULL);
+  json_decref(st);
+  char pq[128];
+  snprintf(pq, sizeof pq, "/_exsim/mark?symbol=BTCUSDT&price=%.1f", mark * (is_short ? 1.05 : 0.95));
+  json_decref(xsim_ctl(&x, "POST", pq, NULL));
+  /* when it is back the bot asks the exchange and books the exit */
+  REQUIRE(lbot_wait_log(&b, "closed: BTCUSDT", 1, BOT_WAIT_MS));
+  CHECK(lbot_count(&b, "reconciliation") >= 1);
+  char *reason = lbot_sql(&b, "SELECT exit_reason FROM trades WHERE id = 'lb-1-E'");
+  for (int i = 0; i < 200 && (!reason || strcmp(reason, "stop_loss") != 0); i++) {
+    free(reason);
+    ms_sleep(10);
+    reason = lbot_sql(&b, "SELECT exit_reason FROM trades WHERE id = 'lb-1-E'");
+  }
+  CHECK_STREQ(reason, "stop_loss");
+  free(reason);
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  check_store_matches_exsim(&b, &x);
+  xsim_stop(&x);
+}
+
+TEST(bot_live_mode_is_refused_without_confirmation_or_keys) {
+  lbot b;
+  lbot_init(&b, "refused", NULL, (const char *const[]){"USE_PAPER_TRADING=false", NULL});
+  char *out = NULL;
+  CHECK_EQ(lbot_cli(&b, "run", &out), 7); /* not confirmed */
+  CHECK_CONTAINS(out, "--live");
+  free(out);
+  CHECK_EQ(lbot_cli(&b, "run --live", &out), 7); /* no keys */
+  CHECK_CONTAINS(out, "BINANCE_API_KEY");
+  free(out);
+  lbot c;
+  lbot_init(&c, "refused_paper", NULL, NULL);
+  CHECK_EQ(lbot_cli(&c, "run --live", &out), 7); /* USE_PAPER_TRADING=true */
+  CHECK_CONTAINS(out, "USE_PAPER_TRADING=false");
+  free(out);
+  lbot d;
+  lbot_init(&d, "refused_keys", NULL, (const char *const[]){"USE_PAPER_TRADING=false", "CONFIRM_LIVE_TRADING=true", NULL});
+  CHECK_EQ(lbot_cli(&d, "run", &out), 7);
+  CHECK_CONTAINS(out, "needs BINANCE_API_KEY and BINANCE_API_SECRET");
+  free(out);
+  /* nothing was created: no database for a refused start */
+  char path[800];
+  snprintf(path, sizeof path, "%s/bot.db", b.dir);
+  CHECK(access(path, 0) != 0);
+}
+
+TEST(bot_a_second_bot_on_the_same_database_is_refused) {
+  xsim x;
+  xsim_start(&x, NULL);
+  lbot b;
+  lbot_init(&b, "second_bot", &x, NULL);
+  lbot_start(&b, "", true);
+  char *out = NULL;
+  CHECK_EQ(lbot_cli(&b, "run", &out), 7);
+  CHECK_CONTAINS(out, "another levbot");
+  free(out);
+  /* the first one is unharmed */
+  json_t *h = lbot_json(&b, "/health");
+  CHECK_STREQ(json_string_value(json_object_get(h, "status")), "healthy");
+  json_decref(h);
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
   xsim_stop(&x);
 }
