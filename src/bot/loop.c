@@ -431,9 +431,9 @@ static lb_err run_replay(bot *b, bot_result *res, lb_errbuf *eb) {
       break;
     }
     lb_ms close_t = c.ts + tf;
-    if (!any) {
+    if (!any) { /* market time runs from the bot's start on its clock */
       first = b->first_candle = c.ts;
-      wall0 = lb_clock_now(b->clock);
+      wall0 = b->started_wall;
       any = true;
     }
     if (b->opt.speed > 0) replay_wait(b, wall0 + (lb_ms)((double)(close_t - first) / b->opt.speed));
