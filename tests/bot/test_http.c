@@ -14,10 +14,19 @@
 
 #define TOKEN "test-control-token-0123456789"
 
+/* The state /status reports, waited for: the engine thread publishes its
+ * snapshot right after the iteration that changed it. */
 static void expect_status(lbot *b, const char *state) {
-  json_t *s = lbot_json(b, "/status");
-  CHECK_STREQ(json_string_value(json_object_get(s, "state")), state);
-  json_decref(s);
+  char last[64] = "";
+  for (int i = 0; i < BOT_WAIT_MS / 5; i++) {
+    json_t *s = lbot_json(b, "/status");
+    const char *st = s ? json_string_value(json_object_get(s, "state")) : NULL;
+    snprintf(last, sizeof last, "%s", st ? st : "(none)");
+    json_decref(s);
+    if (strcmp(last, state) == 0) return;
+    ms_sleep(5);
+  }
+  CHECK_STREQ(last, state);
 }
 
 TEST(bot_serves_health_status_and_metrics_during_a_live_run) {
@@ -44,8 +53,8 @@ TEST(bot_serves_health_status_and_metrics_during_a_live_run) {
   CHECK(json_is_null(json_object_get(s, "position")));
   json_decref(s);
   REQUIRE(step_bars(&x, &b, 200, "stop confirmed") >= 0);
+  expect_status(&b, "in_position");
   s = lbot_json(&b, "/status");
-  CHECK_STREQ(json_string_value(json_object_get(s, "state")), "in_position");
   json_t *p = json_object_get(s, "position");
   CHECK_STREQ(json_string_value(json_object_get(p, "symbol")), "BTCUSDT");
   CHECK(dec_of(json_string_value(json_object_get(p, "stop_price"))) > 0);
