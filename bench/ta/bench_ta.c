@@ -414,7 +414,7 @@ static const row rows[] = {
 
 int main(int argc, char **argv) {
   N = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000;
-  REPEAT = argc > 2 ? atoi(argv[2]) : 5;
+  REPEAT = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
   if (N < 1000 || REPEAT < 1) {
     fprintf(stderr, "usage: bench_ta [bars >= 1000] [repeats >= 1]\n");
     return 2;
