@@ -124,6 +124,18 @@ lb_err bot_db_report(store *s, const engine_report_info *info, lb_ms from, lb_ms
     if (eq[0].ts < first) first = eq[0].ts;
     if (eq[ne - 1].ts > last) last = eq[ne - 1].ts;
   }
+  store_breaker_event *brk = calloc(64, sizeof *brk);
+  int nb = 0;
+  if (brk && store_breakers_recent(s, brk, 64, &nb, eb) == LB_OK) {
+    for (int i = nb - 1; i >= 0; i--) { /* oldest first */
+      if (brk[i].tripped_at < from || brk[i].tripped_at >= to) continue;
+      risk_breaker_event ev = {.kind = risk_breaker_from_name(brk[i].kind), .trip = true,
+                               .time = brk[i].tripped_at, .resume_at = brk[i].resume_at};
+      snprintf(ev.detail, sizeof ev.detail, "%.250s", brk[i].detail);
+      if (ev.kind != RISK_BRK__COUNT) o.on_breaker(o.ctx, &ev);
+    }
+  }
+  free(brk);
   engine_report_finish(*out, NULL, NULL, first, last);
 out:
   free(tr);

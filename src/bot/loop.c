@@ -270,7 +270,7 @@ static void restore_breakers(bot *b) {
   for (int i = 0; i < n; i++) {
     risk_breaker_event t = {.kind = risk_breaker_from_name(ev[i].kind), .trip = true,
                             .time = ev[i].tripped_at, .resume_at = ev[i].resume_at};
-    snprintf(t.detail, sizeof t.detail, "%s", ev[i].detail);
+    snprintf(t.detail, sizeof t.detail, "%.250s", ev[i].detail);
     if (t.kind == RISK_BRK__COUNT) continue;
     if (engine_restore_breaker(b->eng, &t, &eb) == LB_OK) {
       bot_note_breaker(b, &t);

@@ -212,11 +212,11 @@ static lb_err h_health(void *ctx, http_health *out, lb_errbuf *eb) {
   if (b->panel && ai_panel_is(b->panel)) {
     ai_provider_health ph[HTTP_MAX_AI];
     int n = ai_panel_health(b->panel, ph, HTTP_MAX_AI);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && i < HTTP_MAX_AI - 1; i++) {
       http_ai_health *a = &out->ai[out->n_ai++];
-      snprintf(a->name, sizeof a->name, "%s", ph[i].name);
+      snprintf(a->name, sizeof a->name, "%.31s", ph[i].name);
       a->state = !ph[i].healthy ? HTTP_AI_DOWN : ph[i].consecutive_failures > 0 ? HTTP_AI_DEGRADED : HTTP_AI_OK;
-      snprintf(a->last_error, sizeof a->last_error, "%s", ph[i].last_error);
+      snprintf(a->last_error, sizeof a->last_error, "%.199s", ph[i].last_error);
       a->last_ok_at = ph[i].last_ok_at;
     }
   }

@@ -267,6 +267,7 @@ static void print_decisions(const engine_report *r, FILE *f) {
   for (int i = 0; i < RISK_REFUSAL__COUNT; i++) refused += c->refusals[i];
   long busy = c->scans - c->asked - flagged - c->breaker_blocked;
   if (busy < 0) busy = 0;
+  if (c->scans == 0 && r->info.feed_tf == 0) return; /* recorded trades: no scan was counted */
   fprintf(f, "DECISIONS (one scan per closed entry candle and symbol)\n");
   fprintf(f, "  %-26s %ld\n", "Scans", c->scans);
   fprintf(f, "  %-26s %ld\n", "  position open", busy);
