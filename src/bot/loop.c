@@ -303,10 +303,14 @@ static lb_err start_exchange_modes(bot *b, lb_errbuf *eb) {
   rc = warm_up(b, eb);
   if (rc) return rc;
   restore_breakers(b);
-  if (adopt.trade.id) {
-    rc = engine_adopt(b->eng, &adopt, engine_time(b->eng), eb);
-    if (rc) LB_ERROR("bot", "recovery: the engine refused trade %ld: %s", adopt.trade.id, eb->msg);
-    rc = LB_OK;
+  if (adopt.trade.id && engine_adopt(b->eng, &adopt, engine_time(b->eng), eb) != LB_OK) {
+    /* its stop is on the exchange (recovery saw to it), but nobody trails or
+     * books it: say so loudly and open nothing beside it */
+    LB_ERROR("bot", "recovery: the engine refused trade %ld (%s): it keeps its stop on the exchange, "
+                    "entries are paused",
+             adopt.trade.id, eb->msg);
+    bot_set_paused(b, true, "an open position could not be adopted after the restart");
+    if (b->nq) notify_post_text(b->nq, NOTIFY_CRITICAL, "Position not adopted after a restart", eb->msg);
   }
   bot_tap_hold(b, false);
   return LB_OK;
