@@ -301,7 +301,7 @@ void bot_free(bot *b) {
   bot_scan_worker_stop(b);
   engine_free(b->eng);
   b->eng = NULL;
-  if (b->panel) b->panel->destroy(b->panel);
+  if (b->panel && !b->panel_in_use) b->panel->destroy(b->panel);
   b->panel = NULL;
   xchg_free(b->sim);
   xchg_free(b->market);

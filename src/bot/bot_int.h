@@ -105,6 +105,7 @@ struct bot {
   xchg tapx;                 /* the engine's exchange */
   bot_tap tap;
   strategy_panel *panel;
+  bool panel_in_use;         /* a detached scan worker still asks it: not destroyed */
   engine_params ep;
   engine *eng;
   notify_queue *nq;

@@ -67,7 +67,7 @@ void bot_scan_worker_stop(bot *b) {
   if (busy) {
     LB_WARN("bot", "an analysis is still running at shutdown: not waited for");
     pthread_detach(b->scan_thread);
-    b->panel = NULL; /* left to the process exit: the worker still uses it */
+    b->panel_in_use = true; /* left to the process exit: the worker still uses it */
   } else {
     pthread_join(b->scan_thread, NULL);
   }

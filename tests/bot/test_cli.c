@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "stubs.h"
 #include "unit.h"
 
 static lb_dec sum_net(lbot *b) {
@@ -150,4 +151,25 @@ TEST(bot_live_on_postgresql_keeps_the_same_ledger) {
   xsim_stop(&x);
   snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
   pg_admin(sql);
+}
+
+TEST(bot_second_signal_exits_at_once_while_the_first_one_drains) {
+  /* a webhook that never answers makes the graceful stop wait for the
+   * notifications (up to 5 s): the second signal cuts it short */
+  stall s;
+  REQUIRE(stall_start(&s));
+  char hook[128];
+  snprintf(hook, sizeof hook, "WEBHOOK_URL=http://127.0.0.1:%d/hook", s.port);
+  lbot b;
+  lbot_init(&b, "second_signal", NULL, (const char *const[]){hook, "NOTIFY_TIMEOUT_SECONDS=300", NULL});
+  char args[1024];
+  snprintf(args, sizeof args, "--paper --replay %s --speed 600", lbt_source_path(MONTH_5M));
+  lbot_start(&b, args, true);
+  for (int i = 0; i < 400 && atomic_load(&s.accepted) == 0; i++) ms_sleep(5); /* "started" is in flight */
+  CHECK(atomic_load(&s.accepted) >= 1);
+  kill(b.pid, SIGTERM);
+  ms_sleep(200);
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 128 + SIGTERM);
+  CHECK(lbot_count(&b, "second signal") == 1);
+  stall_free(&s);
 }
