@@ -507,6 +507,8 @@ lb_err bot_loop(bot *b, bot_result *res, lb_errbuf *eb) {
     rc = bot_scan_worker_start(b, eb);
     if (rc) return rc;
   }
+  /* the first timer scan one SCAN_INTERVAL_SECONDS after the start (candles scan before) */
+  for (int i = 0; i < b->ep.n_symbols; i++) b->last_scan_mono[i] = lb_time_mono_ms();
   if (b->report) b->rep_obs = engine_report_observer(b->report);
   if (!b->first_candle && b->eng) b->first_candle = engine_time(b->eng);
   set_state(b, HTTP_STATE_SCANNING);

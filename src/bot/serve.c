@@ -445,10 +445,9 @@ static lb_err n_trades(void *ctx, int n, lb_buf *out, lb_errbuf *eb) {
   int shown = 0;
   for (int i = 0; i < k && shown < n; i++) {
     if (t[i].status != STORE_TRADE_CLOSED) continue;
-    char p[32], x[32];
+    char p[32];
     lb_buf_printf(out, "%s %s %s: %s (%s)\n", t[i].id, t[i].symbol, store_side_name(t[i].side),
                   money(store_trade_net_pnl(&t[i]), p, sizeof p), store_exit_reason_name(t[i].exit_reason));
-    (void)x;
     shown++;
   }
   if (!shown) lb_buf_puts(out, "no closed trade yet\n");
