@@ -74,8 +74,9 @@ static lb_err wallet(bot *b, lb_dec *out, lb_errbuf *eb) {
  * would; an existing database must be set up and current (setup-db). */
 static lb_err open_store(bot *b, lb_errbuf *eb) {
   store_url u;
-  lb_err rc = store_url_parse(b->cfg.database_url, &u, eb);
-  if (rc) return lb_fail(eb, LB_ECONFIG, "DATABASE_URL: %s", eb->msg);
+  lb_errbuf ueb;
+  lb_err rc = store_url_parse(b->cfg.database_url, &u, &ueb);
+  if (rc) return lb_fail(eb, LB_ECONFIG, "DATABASE_URL: %s", ueb.msg);
   store_trading_mode mode = b->opt.mode == BOT_LIVE ? STORE_LIVE : STORE_PAPER;
   if (u.backend == STORE_BACKEND_SQLITE && access(u.path, F_OK) != 0) {
     lb_dec initial = b->cfg.initial_capital;

@@ -237,10 +237,16 @@ static lb_err warm_up(bot *b, lb_errbuf *eb) {
     data_series s;
     data_series_init(&s);
     xchg_error err;
-    /* up to far ahead: a simulator replaying fast runs its market ahead of the clock */
-    xchg_kind k = b->market->ops->klines(b->market, b->ep.symbols[i], b->feed_tf,
-                                         lb_time_floor(now - back, b->feed_tf), now + 365 * LB_MS_DAY,
-                                         &s, &err);
+    /* up to far ahead: a simulator replaying fast runs its market ahead of the clock;
+     * a failing exchange is given a few tries (0.1, 0.2, 0.4, 0.8 s) */
+    xchg_kind k = XCHG_RETRYABLE;
+    for (int a = 0; a < 5 && (k == XCHG_RETRYABLE || k == XCHG_UNKNOWN); a++) {
+      if (a > 0) lb_clock_sleep(&lb_clock_system, (lb_ms)100 << (a - 1));
+      data_series_close(&s);
+      data_series_init(&s);
+      k = b->market->ops->klines(b->market, b->ep.symbols[i], b->feed_tf, lb_time_floor(now - back, b->feed_tf),
+                                 now + 365 * LB_MS_DAY, &s, &err);
+    }
     if (k != XCHG_OK) {
       data_series_close(&s);
       return lb_fail(eb, k == XCHG_FATAL ? LB_EAUTH : LB_ENET, "warm-up candles of %s: %s",

@@ -106,6 +106,19 @@ static rorder *order_slot(rtrade *r, const char *cid) {
 
 /* ==== Reading both sides ==== */
 
+/* Exchange reads are retried a few times (an exchange having a bad moment
+ * should not turn a restart into an exit): RETRYABLE and UNKNOWN answers,
+ * waiting 100, 200, 400, 800 ms or the venue's retry_after. */
+#define RETRY_READ(k, call, err)                                                    \
+  do {                                                                              \
+    for (int a_ = 0; a_ < 5; a_++) {                                                \
+      (k) = (call);                                                                 \
+      if ((k) != XCHG_RETRYABLE && (k) != XCHG_UNKNOWN) break;                      \
+      lb_ms w_ = (err)->retry_after > 0 ? (err)->retry_after : (lb_ms)100 << a_;    \
+      if (a_ < 4) lb_clock_sleep(&lb_clock_system, w_ > 5000 ? 5000 : w_);          \
+    }                                                                               \
+  } while (0)
+
 static lb_err read_store(bot *b, rtrade *r, lb_errbuf *eb) {
   lb_err rc = store_trade_get_open(b->db, r->symbol, &r->t, &r->has_t, eb);
   if (!rc) rc = store_position_get(b->db, r->symbol, &r->p, &r->has_p, eb);
@@ -155,8 +168,9 @@ static xchg_kind read_fills(bot *b, rtrade *r, lb_ms since, xchg_error *err) {
   xchg_fill *f = calloc(R_MAX_FILLS, sizeof *f);
   if (!f) return xchg_fail(err, XCHG_RETRYABLE, 0, "out of memory");
   int n = 0;
-  xchg_kind k = b->market->ops->fills_since(b->market, r->symbol, since - LB_MS_MINUTE, f, R_MAX_FILLS,
-                                            &n, err);
+  xchg_kind k;
+  RETRY_READ(k, b->market->ops->fills_since(b->market, r->symbol, since - LB_MS_MINUTE, f, R_MAX_FILLS, &n, err),
+             err);
   char prefix[32];
   snprintf(prefix, sizeof prefix, BOT_CID_PREFIX "-%ld-", r->n);
   for (int i = 0; k == XCHG_OK && i < n; i++) {
@@ -444,11 +458,12 @@ static lb_err recover_symbol(bot *b, int sym, rtrade *r, engine_adoption *a, rre
   lb_err rc = read_store(b, r, eb);
   if (rc) return rc;
   xchg_error err;
-  xchg_kind k = b->market->ops->position(b->market, r->symbol, &r->x, &err);
+  xchg_kind k;
+  RETRY_READ(k, b->market->ops->position(b->market, r->symbol, &r->x, &err), &err);
   if (k != XCHG_OK) return lb_fail(eb, LB_ENET, "recovery: position of %s: %s", r->symbol, err.msg);
   xchg_order open[64];
   int nopen = 0;
-  k = b->market->ops->open_orders(b->market, r->symbol, open, 64, &nopen, &err);
+  RETRY_READ(k, b->market->ops->open_orders(b->market, r->symbol, open, 64, &nopen, &err), &err);
   if (k != XCHG_OK) return lb_fail(eb, LB_ENET, "recovery: open orders of %s: %s", r->symbol, err.msg);
   /* A position without a trade we remember: its open orders may name it. */
   for (int i = 0; !r->n && r->x.qty != 0 && i < nopen; i++) {
@@ -524,8 +539,8 @@ static lb_err recover_symbol(bot *b, int sym, rtrade *r, engine_adoption *a, rre
   lb_dec entry = entry_price_of(r);
   if (entry <= 0) entry = r->x.entry_price;
   lb_symbol_rules rules;
-  if (b->market->ops->symbol_rules(b->market, r->symbol, &rules, &err) != XCHG_OK)
-    lb_rules_generic(&rules, r->symbol);
+  RETRY_READ(k, b->market->ops->symbol_rules(b->market, r->symbol, &rules, &err), &err);
+  if (k != XCHG_OK) lb_rules_generic(&rules, r->symbol); /* a stop off the tick is refused: then closed */
   if (!live) {
     lb_dec stop = r->has_t && r->t.stop_price > 0 ? r->t.stop_price : r->last_stop;
     if (stop <= 0) stop = fallback_stop(b, &rules, entry, is_long);

@@ -305,3 +305,52 @@ TEST(bot_a_second_bot_on_the_same_database_is_refused) {
   CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
   xsim_stop(&x);
 }
+
+TEST(bot_recovery_protects_the_position_through_exchange_errors) {
+  xsim x;
+  xsim_start(&x, NULL);
+  lbot b;
+  lbot_init(&b, "recover_faults", &x, NULL);
+  lbot_start(&b, "", true);
+  xsim_faults(&x, "{\"latency_ms\": {\"POST /fapi/v1/order\": 4000}}");
+  REQUIRE(step_bars(&x, &b, 200, "entry sent") >= 0);
+  char q[32];
+  for (int i = 0; i < 400 && strcmp(position_qty(&x, q, sizeof q), "0") == 0; i++) ms_sleep(5);
+  CHECK_EQ(lbot_signal(&b, SIGKILL, BOT_WAIT_MS), -1);
+  /* a fifth of every request fails before it is executed */
+  xsim_faults(&x, NULL);
+  xsim_faults(&x, "{\"error_rate\": {\"*\": 0.2}, \"error_status\": 503}");
+  /* protected means: a stop open on the exchange, or the position closed */
+  int starts = 0;
+  while (algo_open(&x) == 0 && strcmp(position_qty(&x, q, sizeof q), "0") != 0 && starts < 4) {
+    starts++;
+    lbot_start(&b, "", false);
+    /* recovery protects first; the start may still fail after it (exit 6):
+     * like a service manager, start it again */
+    for (int i = 0; i < BOT_WAIT_MS / 10 && algo_open(&x) == 0 &&
+                    strcmp(position_qty(&x, q, sizeof q), "0") != 0 && lbot_wait(&b, 10) == -2;
+         i++) {
+    }
+  }
+  bool stop_open = algo_open(&x) == 1;
+  bool flat = strcmp(position_qty(&x, q, sizeof q), "0") == 0;
+  CHECK(stop_open != flat);
+  CHECK_EQ(fills_of(&x, "lb-1-E"), 1);
+  if (b.pid > 0) lbot_signal(&b, SIGKILL, BOT_WAIT_MS);
+  xsim_faults(&x, NULL);
+  lbot_start(&b, "", true); /* a clean start settles the books */
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  if (flat) {
+    char *reason = lbot_sql(&b, "SELECT exit_reason FROM trades WHERE id = 'lb-1-E'");
+    CHECK_STREQ(reason, "no_stop");
+    free(reason);
+  }
+  json_t *st = xsim_state(&x);
+  size_t i;
+  json_t *u;
+  json_array_foreach(json_object_get(st, "unprotected"), i, u)
+    CHECK(json_integer_value(json_object_get(u, "end")) != 0); /* none still open */
+  json_decref(st);
+  check_store_matches_exsim(&b, &x);
+  xsim_stop(&x);
+}
