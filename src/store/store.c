@@ -1048,9 +1048,10 @@ lb_err store_migrate_f(store *s, int *applied, store_fail *f) {
   int v = 0;
   lb_buf sql;
   lb_buf_init(&sql);
+  int target = s->opt.migrate_to;
   e = version_on(s, c, &v, f);
   if (e == LB_OK && v > STORE_SCHEMA_VERSION) e = newer_fail(v, f);
-  if (e == LB_OK && v < STORE_SCHEMA_VERSION) {
+  if (e == LB_OK && v < target) {
     if (store_dialect_sql(store_migrations_table_sql, s->drv->backend, &sql) != LB_OK)
       e = store_failf(f, LB_ENOMEM, STORE_FK_FATAL, STORE_DIAG_OTHER, "out of memory");
     if (e == LB_OK) e = s->drv->exec(c, STORE_Q__COUNT, sql.data, NULL, 0, NULL, 0, f);
@@ -1059,7 +1060,7 @@ lb_err store_migrate_f(store *s, int *applied, store_fail *f) {
     }
   }
   for (int i = 0; e == LB_OK && i < store_n_migrations; i++) {
-    if (store_migrations[i].version <= v) continue;
+    if (store_migrations[i].version <= v || store_migrations[i].version > target) continue;
     bool did = false;
     e = apply_one(s, c, &store_migrations[i], &did, f);
     if (did && applied) (*applied)++;
@@ -1090,6 +1091,7 @@ static void options_defaults(store_options *o, const store_driver *d) {
   if (o->close_timeout_ms <= 0) o->close_timeout_ms = 5000;
   if (o->retry_max_ms <= 0) o->retry_max_ms = 5000;
   if (o->queue_max <= 0) o->queue_max = STORE_QUEUE_MAX;
+  if (o->migrate_to <= 0 || o->migrate_to > STORE_SCHEMA_VERSION) o->migrate_to = STORE_SCHEMA_VERSION;
 }
 
 static void store_free(store *s) {
@@ -1182,7 +1184,7 @@ lb_err store_open_ex(const char *url, const store_options *opt, unsigned flags, 
     int v = 0;
     e = store_schema_version_f(s, &v, f);
     if (e == LB_OK && v > STORE_SCHEMA_VERSION) e = newer_fail(v, f);
-    if (e == LB_OK && v < STORE_SCHEMA_VERSION) {
+    if (e == LB_OK && v < s->opt.migrate_to) {
       if (s->opt.migrate) e = store_migrate_f(s, NULL, f);
       else if (v == 0)
         e = store_failf(f, LB_ESTATE, STORE_FK_FATAL, STORE_DIAG_OTHER,

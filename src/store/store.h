@@ -90,7 +90,7 @@ typedef enum {
 /* ==== Opening ==== */
 
 /* The schema version this binary writes (highest numbered migration). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 #define STORE_ID_MAX 64     /* client ids, trade ids, consensus ids (xchg's are <= 40) */
 #define STORE_NAME_MAX 64   /* breaker kinds, providers, models, channels */
@@ -132,6 +132,11 @@ typedef struct {
   long queue_max;           /* memory queue bound, in writes: STORE_QUEUE_MAX */
   void (*on_event)(void *ctx, const store_event *ev);
   void *event_ctx;
+  /* Migrate only up to this version (1..STORE_SCHEMA_VERSION; 0 = the
+   * newest) and accept a database at it or newer.  Upgrade tests use it to
+   * make the database an older levbot left; the bot never sets it (its
+   * writes need the newest schema). */
+  int migrate_to;
 } store_options;
 
 /* DATABASE_URL:
@@ -244,6 +249,12 @@ typedef struct {
   double ai_confidence;     /* 0..1; 0 = no AI decision behind it */
   char consensus_id[STORE_ID_MAX]; /* "" = none */
   lb_ms opened_at;
+  /* What the plan promised (migration 4; 0 = unknown: a trade recorded
+   * before it, or adopted after a restart without its plan).  They never
+   * change after the trade opens, whatever the trailing stop does. */
+  lb_dec initial_stop;      /* the stop the plan placed */
+  lb_dec loss_at_stop;      /* planned loss at that stop (R), fees and slippage included */
+  double planned_rr;        /* planned reward:risk after fees */
   /* Set by store_trade_close: */
   store_trade_status status;
   lb_dec exit_price;
@@ -256,8 +267,9 @@ typedef struct {
 lb_dec store_trade_net_pnl(const store_trade *t);
 
 /* Records an OPEN trade (status/exit fields ignored).  Each field is
- * checked (LB_EINVAL naming it); at most one open trade per symbol.
- * Recording the same id again is a no-op (W2). */
+ * checked (LB_EINVAL naming it): initial_stop and loss_at_stop >= 0,
+ * planned_rr finite and >= 0 (0 = unknown, stored as NULL); at most one
+ * open trade per symbol.  Recording the same id again is a no-op (W2). */
 lb_err store_trade_open(store *s, const store_trade *t, store_wmode mode, lb_errbuf *eb);
 lb_err store_trade_move_stop(store *s, const char *trade_id, lb_dec stop_price, store_wmode mode,
                              lb_errbuf *eb);

@@ -284,7 +284,8 @@ lb_err store_capital_update(store *s, lb_dec current_capital, lb_ms at, store_wm
 static const char *const trade_cols[] = {
     "id", "symbol", "side", "qty", "entry_price", "leverage", "stop_price", "take_profit",
     "liquidation_price", "margin", "ai_confidence", "consensus_id", "opened_at", "status",
-    "exit_price", "exit_reason", "realized_pnl", "fees", "funding", "closed_at"};
+    "exit_price", "exit_reason", "realized_pnl", "fees", "funding", "closed_at", "initial_stop",
+    "loss_at_stop", "planned_rr"};
 
 static int status_parse(const char *s) {
   return s && strcmp(s, "OPEN") == 0 ? STORE_TRADE_OPEN : s && strcmp(s, "CLOSED") == 0 ? STORE_TRADE_CLOSED : -1;
@@ -313,6 +314,9 @@ static lb_err trade_from_row(const store_rows *r, int row, store_trade *t, lb_er
   t->fees = rdec(&d, 17);
   t->funding = rdec(&d, 18);
   t->closed_at = rts(&d, 19);
+  t->initial_stop = rdec(&d, 20); /* NULL (unknown) reads as 0 */
+  t->loss_at_stop = rdec(&d, 21);
+  t->planned_rr = rdbl(&d, 22);
   return d.err;
 }
 
@@ -332,18 +336,24 @@ lb_err store_trade_open(store *s, const store_trade *t, store_wmode mode, lb_err
     return lb_fail(eb, LB_EINVAL, "trade.ai_confidence %g outside 0..1", t->ai_confidence);
   TRY(check_opt_id("trade.consensus_id", t->consensus_id, STORE_ID_MAX, eb));
   TRY(check_ts("trade.opened_at", t->opened_at, eb));
-  dtxt q, e, st, tp, lq, mg;
+  TRY(check_nonneg("trade.initial_stop", t->initial_stop, eb));
+  TRY(check_nonneg("trade.loss_at_stop", t->loss_at_stop, eb));
+  if (!(isfinite(t->planned_rr) && t->planned_rr >= 0))
+    return lb_fail(eb, LB_EINVAL, "trade.planned_rr %g must be a number >= 0", t->planned_rr);
+  dtxt q, e, st, tp, lq, mg, is, ls;
   ttxt lev, at;
-  char cbuf[32] = "";
+  char cbuf[32] = "", rbuf[32] = "";
   if (t->ai_confidence > 0) snprintf(cbuf, sizeof cbuf, "%.17g", t->ai_confidence);
-  const char *p[13] = {t->id,           t->symbol,
+  if (t->planned_rr > 0) snprintf(rbuf, sizeof rbuf, "%.17g", t->planned_rr);
+  const char *p[16] = {t->id,           t->symbol,
                        store_side_name(t->side), D(&q, t->qty),
                        D(&e, t->entry_price),    I(&lev, t->leverage),
                        D(&st, t->stop_price),    DZ(&tp, t->take_profit),
                        DZ(&lq, t->liquidation_price), D(&mg, t->margin),
                        S(cbuf),                  S(t->consensus_id),
-                       T(&at, t->opened_at)};
-  return submit1(s, "trade", STORE_Q_trade_open, STORE_EXPECT_ANY, p, 13, mode, eb);
+                       T(&at, t->opened_at),     DZ(&is, t->initial_stop),
+                       DZ(&ls, t->loss_at_stop), S(rbuf)};
+  return submit1(s, "trade", STORE_Q_trade_open_v4, STORE_EXPECT_ANY, p, 16, mode, eb);
 }
 
 lb_err store_trade_move_stop(store *s, const char *trade_id, lb_dec stop_price, store_wmode mode,

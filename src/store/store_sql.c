@@ -225,10 +225,20 @@ static const char *const m3_outbox[] = {
     " WHERE delivered_at IS NULL",
     NULL};
 
+/* 4: what each trade's plan promised, kept when the trailing stop moves
+ * stop_price (the report's R multiples and planned R:R).  Rows written
+ * before it keep NULL: unknown. */
+static const char *const m4_trade_plan[] = {
+    "ALTER TABLE trades ADD COLUMN initial_stop @MONEY@ CHECK (@N(initial_stop)@ > 0)",
+    "ALTER TABLE trades ADD COLUMN loss_at_stop @MONEY@ CHECK (@N(loss_at_stop)@ > 0)",
+    "ALTER TABLE trades ADD COLUMN planned_rr @REAL@ CHECK (planned_rr > 0)",
+    NULL};
+
 const store_migration store_migrations[] = {
     {1, "ledger", m1_ledger},
     {2, "ai", m2_ai},
     {3, "notification_outbox", m3_outbox},
+    {4, "trade_plan", m4_trade_plan},
 };
 const int store_n_migrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);
 

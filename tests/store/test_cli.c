@@ -31,7 +31,7 @@ TEST(store_setup_db_creates_a_sqlite_database_and_reruns_cleanly) {
   int rc = setup_db(dir, env, NULL, &out);
   CHECK_EQ(rc, 0);
   CHECK_CONTAINS(out, "\xE2\x9C\x93 connect: SQLite");
-  CHECK_CONTAINS(out, "\xE2\x9C\x93 migrations: applied 3 migrations, now at version 3");
+  CHECK_CONTAINS(out, "\xE2\x9C\x93 migrations: applied 4 migrations, now at version 4");
   CHECK_CONTAINS(out, "\xE2\x9C\x93 tables: all 12 present");
   CHECK_CONTAINS(out, "paper trading, initial capital 250.5, current capital 250.5 (created)");
   CHECK_CONTAINS(out, "\xE2\x9C\x93 write check");
@@ -40,7 +40,7 @@ TEST(store_setup_db_creates_a_sqlite_database_and_reruns_cleanly) {
   free(out);
   rc = setup_db(dir, env, NULL, &out);
   CHECK_EQ(rc, 0);
-  CHECK_CONTAINS(out, "migrations: up to date (version 3)");
+  CHECK_CONTAINS(out, "migrations: up to date (version 4)");
   CHECK_CONTAINS(out, "(kept)");
   free(out);
   /* The library sees what the command made. */
@@ -91,7 +91,7 @@ TEST(store_setup_db_refuses_a_newer_schema) {
   REQUIRE_OK(store_exec_sql(s, "INSERT INTO schema_migrations VALUES (7, 'x', '2030-01-01T00:00:00.000Z')", NULL, &eb));
   store_close(s);
   CHECK_EQ(setup_db(dir, "DATABASE_URL=sqlite://./l.db", NULL, &out), 5);
-  CHECK_CONTAINS(out, "\xE2\x9C\x97 schema: schema version 7 is newer than this levbot (3)");
+  CHECK_CONTAINS(out, "\xE2\x9C\x97 schema: schema version 7 is newer than this levbot (4)");
   CHECK_CONTAINS(out, "upgrade levbot");
   free(out);
 }
@@ -145,7 +145,7 @@ TEST(store_setup_db_on_postgres_creates_the_schema_and_reruns_cleanly) {
   CHECK_EQ(rc, 0);
   CHECK_CONTAINS(out, "\xE2\x9C\x93 connect: PostgreSQL");
   CHECK_CONTAINS(out, "database lbt_cli_ok, user levbot");
-  CHECK_CONTAINS(out, "applied 3 migrations");
+  CHECK_CONTAINS(out, "applied 4 migrations");
   CHECK_CONTAINS(out, "database ready");
   CHECK_NOT_CONTAINS(out, "levbot-test"); /* the password */
   CHECK_CONTAINS(out, "****");

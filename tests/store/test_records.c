@@ -1,8 +1,15 @@
 /* test_records.c -- every write and read of the ledger, on both back ends. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "core/log.h"
 #include "tb.h"
+
+/* A money cell as the database holds it, parsed exactly (-1 if it is not a decimal). */
+static lb_dec dec_cell(tb *t, const char *sql) {
+  lb_dec d = 0;
+  return lb_dec_parse(tb_q(t->s, sql), &d) == LB_OK ? d : -1;
+}
 
 STORE_TEST(store_config_init_get_and_capital_update) {
   lb_errbuf eb;
@@ -42,9 +49,16 @@ STORE_TEST(store_trade_open_move_stop_close_roundtrip) {
   tr.stop_price = LB_DEC_INT(53500);
   tr.take_profit = LB_DEC_INT(43000);
   tr.liquidation_price = 6650012345678;
+  tr.initial_stop = LB_DEC_INT(53500);
+  tr.loss_at_stop = 3612345678; /* 36.12345678 */
+  tr.planned_rr = 2.1875;
   REQUIRE_OK(store_trade_open(t->s, &tr, STORE_SYNC, &eb));
   store_trade g;
   REQUIRE_OK(store_trade_get(t->s, "ent-1", &g, &eb));
+  CHECK_EQ(g.initial_stop, LB_DEC_INT(53500));
+  CHECK_EQ(g.loss_at_stop, 3612345678);
+  CHECK_NEAR(g.planned_rr, 2.1875, 0);
+  CHECK_EQ(dec_cell(t, "SELECT loss_at_stop FROM trades"), 3612345678); /* exact in the database */
   CHECK_STREQ(g.id, "ent-1");
   CHECK_STREQ(g.symbol, "BTCUSDT");
   CHECK_EQ(g.side, STORE_SHORT);
@@ -82,6 +96,10 @@ STORE_TEST(store_trade_open_move_stop_close_roundtrip) {
   REQUIRE_OK(store_trade_get(t->s, "ent-1", &g, &eb));
   CHECK_EQ(g.status, STORE_TRADE_CLOSED);
   CHECK_EQ(g.stop_price, LB_DEC_INT(52000));
+  /* the plan is what it was at the entry, whatever the trailing stop did */
+  CHECK_EQ(g.initial_stop, LB_DEC_INT(53500));
+  CHECK_EQ(g.loss_at_stop, 3612345678);
+  CHECK_NEAR(g.planned_rr, 2.1875, 0);
   CHECK_EQ(g.exit_price, LB_DEC_INT(52000));
   CHECK_EQ(g.exit_reason, STORE_EXIT_TRAILING_STOP);
   CHECK_EQ(g.realized_pnl, -LB_DEC_INT(20));
@@ -92,6 +110,23 @@ STORE_TEST(store_trade_open_move_stop_close_roundtrip) {
   REQUIRE_OK(store_trade_get_open(t->s, NULL, &g, &found, &eb));
   CHECK(!found);
   CHECK_STREQ(tb_q(t->s, "SELECT exit_reason FROM trades"), "trailing_stop");
+}
+
+STORE_TEST(store_trade_plan_unknown_is_stored_as_null_and_read_as_zero) {
+  lb_errbuf eb;
+  store_trade tr = tb_trade("np-1", "BTCUSDT", tb_t(0)); /* no plan fields: unknown */
+  REQUIRE_OK(store_trade_open(t->s, &tr, STORE_SYNC, &eb));
+  CHECK_EQ(tb_count(t->s, "SELECT COUNT(*) FROM trades WHERE initial_stop IS NULL AND "
+                          "loss_at_stop IS NULL AND planned_rr IS NULL"),
+           1);
+  store_trade g;
+  REQUIRE_OK(store_trade_get(t->s, "np-1", &g, &eb));
+  CHECK_EQ(g.initial_stop, 0);
+  CHECK_EQ(g.loss_at_stop, 0);
+  CHECK(g.planned_rr == 0);
+  /* the database itself refuses a plan of zero (zero means unknown: NULL) */
+  CHECK(store_exec_sql(t->s, "UPDATE trades SET loss_at_stop = 0", NULL, &eb) != LB_OK);
+  CHECK(store_exec_sql(t->s, "UPDATE trades SET planned_rr = -1", NULL, &eb) != LB_OK);
 }
 
 STORE_TEST(store_trade_writes_are_idempotent_and_one_open_per_symbol) {
@@ -140,6 +175,21 @@ STORE_TEST(store_trade_validation_names_the_field_and_value) {
   tr.ai_confidence = 1.5;
   CHECK_EQ(store_trade_open(t->s, &tr, STORE_ASYNC, &eb), LB_EINVAL);
   CHECK_CONTAINS(eb.msg, "trade.ai_confidence 1.5");
+  tr = tb_trade("v-1", "BTCUSDT", tb_t(0));
+  tr.loss_at_stop = -1;
+  CHECK_EQ(store_trade_open(t->s, &tr, STORE_ASYNC, &eb), LB_EINVAL);
+  CHECK_CONTAINS(eb.msg, "trade.loss_at_stop -0.00000001");
+  tr = tb_trade("v-1", "BTCUSDT", tb_t(0));
+  tr.initial_stop = -LB_DEC_INT(5);
+  CHECK_EQ(store_trade_open(t->s, &tr, STORE_ASYNC, &eb), LB_EINVAL);
+  CHECK_CONTAINS(eb.msg, "trade.initial_stop -5");
+  tr = tb_trade("v-1", "BTCUSDT", tb_t(0));
+  tr.planned_rr = NAN;
+  CHECK_EQ(store_trade_open(t->s, &tr, STORE_ASYNC, &eb), LB_EINVAL);
+  CHECK_CONTAINS(eb.msg, "trade.planned_rr nan");
+  tr.planned_rr = -0.5;
+  CHECK_EQ(store_trade_open(t->s, &tr, STORE_ASYNC, &eb), LB_EINVAL);
+  CHECK_CONTAINS(eb.msg, "trade.planned_rr -0.5");
   store_trade_exit x = {LB_DEC_INT(1), STORE_EXIT_NONE, 0, 0, 0, tb_t(0)};
   CHECK_EQ(store_trade_close(t->s, "v-1", &x, STORE_ASYNC, &eb), LB_EINVAL);
   CHECK_CONTAINS(eb.msg, "trade.exit_reason");

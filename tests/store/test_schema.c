@@ -1,5 +1,6 @@
 /* test_schema.c -- migrations, constraints, exact money: the schema on both back ends. */
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "tb.h"
 
@@ -67,6 +68,132 @@ STORE_TEST(store_database_newer_than_the_binary_is_refused) {
   CHECK_EQ(e, LB_ESTATE);
   CHECK_CONTAINS(eb.msg, "upgrade levbot");
   CHECK(s == NULL);
+}
+
+/* A database an earlier levbot (schema version 3) left, with its rows as
+ * that version wrote them, opened by this one: migration 4 adds the trade
+ * plan's columns and every row stays as it was, its plan unknown. */
+STORE_TEST(store_migration_3_to_4_keeps_the_rows_of_a_version_3_database) {
+  char url[1024];
+  tb_new_db(t, url, sizeof url);
+  store_options o = tb_options(t);
+  o.migrate_to = 3;
+  store *old = NULL;
+  lb_errbuf eb = {{0}};
+  REQUIRE_OK(store_open(url, &o, &old, &eb));
+  int v = 0;
+  REQUIRE_OK(store_schema_version(old, &v, &eb));
+  REQUIRE_EQ(v, 3);
+  char *cell = NULL;
+  CHECK(store_query_text(old, "SELECT loss_at_stop FROM trades", &cell, &eb) != LB_OK); /* not yet */
+  REQUIRE_OK(store_config_init(old, LB_DEC_INT(500), STORE_LIVE, tb_t(0), NULL, &eb));
+  /* trades as version 3 wrote them (its INSERT had no plan columns) */
+  REQUIRE_OK(store_exec_sql(old,
+                            "INSERT INTO trades (id, symbol, side, qty, entry_price, leverage, "
+                            "stop_price, take_profit, liquidation_price, margin, ai_confidence, "
+                            "consensus_id, opened_at, status) VALUES ('lb-1-E', 'BTCUSDT', 'LONG', "
+                            "'0.01', '50000', 3, '47000', '56000', '33500', '166.66666667', 0.85, "
+                            "'c-1', '2026-01-15T00:00:00.000Z', 'OPEN')",
+                            NULL, &eb));
+  REQUIRE_OK(store_exec_sql(old,
+                            "INSERT INTO trades (id, symbol, side, qty, entry_price, leverage, "
+                            "stop_price, margin, opened_at, status) VALUES ('lb-0-E', 'ETHUSDT', "
+                            "'SHORT', '0.5', '3000', 2, '3210', '750', "
+                            "'2026-01-14T00:00:00.000Z', 'OPEN')",
+                            NULL, &eb));
+  store_trade_exit x = {.exit_price = LB_DEC_INT(2900), .reason = STORE_EXIT_TAKE_PROFIT,
+                        .realized_pnl = LB_DEC_INT(50), .fees = 123456789, .funding = -1000,
+                        .closed_at = tb_t(-LB_MS_HOUR)};
+  REQUIRE_OK(store_trade_close(old, "lb-0-E", &x, STORE_SYNC, &eb));
+  store_order ord = tb_order("lb-1-E", "lb-1-E", tb_t(0));
+  REQUIRE_OK(store_order_record(old, &ord, STORE_SYNC, &eb));
+  store_fill f = {.order_client_id = "lb-1-E", .exchange_trade_id = "x-1", .qty = 1000000,
+                  .price = LB_DEC_INT(50000), .fee = 20000000, .fee_asset = "USDT",
+                  .filled_at = tb_t(0)};
+  REQUIRE_OK(store_fill_record(old, &f, STORE_SYNC, &eb));
+  store_close(old);
+
+  /* This levbot refuses the old schema until it is migrated ... */
+  o.migrate_to = 0;
+  o.migrate = false;
+  store *s = NULL;
+  CHECK_EQ(store_open(url, &o, &s, &eb), LB_ESTATE);
+  CHECK_CONTAINS(eb.msg, "version 3");
+  CHECK_CONTAINS(eb.msg, "levbot setup-db");
+  /* ... and migrates it (what setup-db and the bot do). */
+  o.migrate = true;
+  REQUIRE_OK(store_open(url, &o, &s, &eb));
+  REQUIRE_OK(store_schema_version(s, &v, &eb));
+  CHECK_EQ(v, 4);
+  CHECK_STREQ(tb_q(s, "SELECT name FROM schema_migrations WHERE version = 4"), "trade_plan");
+  CHECK_EQ(tb_count(s, "SELECT COUNT(*) FROM trades"), 2);
+  CHECK_EQ(tb_count(s, "SELECT COUNT(*) FROM trades WHERE initial_stop IS NULL AND "
+                       "loss_at_stop IS NULL AND planned_rr IS NULL"),
+           2);
+  CHECK_EQ(tb_count(s, "SELECT COUNT(*) FROM orders"), 1);
+  CHECK_EQ(tb_count(s, "SELECT COUNT(*) FROM fills"), 1);
+  store_trading_config tc;
+  REQUIRE_OK(store_config_get(s, &tc, &eb));
+  CHECK_EQ(tc.initial_capital, LB_DEC_INT(500));
+  CHECK_EQ(tc.mode, STORE_LIVE);
+  store_trade g;
+  REQUIRE_OK(store_trade_get(s, "lb-1-E", &g, &eb));
+  CHECK_EQ(g.status, STORE_TRADE_OPEN);
+  CHECK_EQ(g.side, STORE_LONG);
+  CHECK_EQ(g.qty, 1000000);
+  CHECK_EQ(g.entry_price, LB_DEC_INT(50000));
+  CHECK_EQ(g.stop_price, LB_DEC_INT(47000));
+  CHECK_EQ(g.take_profit, LB_DEC_INT(56000));
+  CHECK_EQ(g.margin, 16666666667);
+  CHECK_NEAR(g.ai_confidence, 0.85, 0);
+  CHECK_STREQ(g.consensus_id, "c-1");
+  CHECK_EQ(g.initial_stop, 0); /* unknown, not invented */
+  CHECK_EQ(g.loss_at_stop, 0);
+  CHECK(g.planned_rr == 0);
+  REQUIRE_OK(store_trade_get(s, "lb-0-E", &g, &eb));
+  CHECK_EQ(g.status, STORE_TRADE_CLOSED);
+  CHECK_EQ(store_trade_net_pnl(&g), LB_DEC_INT(50) - 123456789 - 1000);
+  CHECK_EQ(g.closed_at, tb_t(-LB_MS_HOUR));
+  /* The upgraded database takes the new writes: the old open trade's stop
+   * moves, a new trade keeps its plan. */
+  REQUIRE_OK(store_trade_move_stop(s, "lb-1-E", LB_DEC_INT(49000), STORE_SYNC, &eb));
+  x.closed_at = tb_t(LB_MS_HOUR / 2);
+  REQUIRE_OK(store_trade_close(s, "lb-1-E", &x, STORE_SYNC, &eb));
+  store_trade nt = tb_trade("lb-2-E", "BTCUSDT", tb_t(LB_MS_HOUR));
+  nt.initial_stop = LB_DEC_INT(46500);
+  nt.loss_at_stop = LB_DEC_INT(37);
+  nt.planned_rr = 1.5;
+  REQUIRE_OK(store_trade_open(s, &nt, STORE_SYNC, &eb));
+  REQUIRE_OK(store_trade_get(s, "lb-2-E", &g, &eb));
+  CHECK_EQ(g.loss_at_stop, LB_DEC_INT(37));
+  CHECK_NEAR(g.planned_rr, 1.5, 0);
+  store_close(s);
+}
+
+/* A journal an earlier levbot left (its trade write names trade_open with
+ * the 13 parameters of version 3) still replays after the upgrade. */
+STORE_TEST(store_journal_written_before_migration_4_replays_its_trade) {
+  store_close(t->s); /* the journal belongs to the handle that opens next */
+  t->s = NULL;
+  FILE *jf = fopen(t->journal, "w");
+  REQUIRE(jf);
+  fputs("{\"seq\":1,\"what\":\"trade\",\"steps\":[{\"op\":\"trade_open\",\"expect\":0,"
+        "\"p\":[\"lb-7-E\",\"BTCUSDT\",\"LONG\",\"0.01\",\"50000\",\"3\",\"47000\",null,null,"
+        "\"166.66666667\",\"0.9\",null,\"2026-01-15T00:00:00.000Z\"]}]}\n",
+        jf);
+  fclose(jf);
+  store_options o = tb_options(t);
+  store *s = tb_open(t, &o);
+  lb_errbuf eb;
+  REQUIRE_OK(store_flush(s, 20000, &eb));
+  store_trade g;
+  REQUIRE_OK(store_trade_get(s, "lb-7-E", &g, &eb));
+  CHECK_EQ(g.stop_price, LB_DEC_INT(47000));
+  CHECK_EQ(g.loss_at_stop, 0); /* unknown */
+  CHECK(g.planned_rr == 0);
+  struct stat st;
+  REQUIRE(stat(t->journal, &st) == 0);
+  CHECK_EQ(st.st_size, 0);
 }
 
 /* Raw rows, each breaking exactly one rule of a valid control row. */
