@@ -3,27 +3,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "aitest.h"
 #include "unit.h"
 
 #define NOW INT64_C(1700000000000) /* 2023-11-14T22:13:20Z */
 
-/* Runs levbot with args, output (stdout + stderr) into *out; returns the exit code. */
+/* Runs the built levbot with args (lbt_run: output, stdout + stderr, into *out); returns the exit code. */
 static int levbot(const char *args, char **out) {
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", lbt_binary_path("levbot"), args);
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  lb_buf b;
-  lb_buf_init(&b);
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, p)) > 0) lb_buf_append(&b, chunk, n);
-  int st = pclose(p);
-  *out = lb_buf_steal(&b);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  snprintf(cmd, sizeof cmd, "'%s' %s", lbt_binary_path("levbot"), args);
+  return lbt_run(cmd, out);
 }
 
 /* A database holding two analyses by two models: the first asks both, the

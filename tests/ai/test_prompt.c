@@ -10,13 +10,11 @@
 
 /* The hash as an independent tool computes it. */
 static void sha256sum(const char *path, char out[65]) {
-  char cmd[1200];
+  char cmd[1200], *text = NULL;
   snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
-  FILE *p = popen(cmd, "r");
   out[0] = '\0';
-  if (!p) return;
-  if (fscanf(p, "%64s", out) != 1) out[0] = '\0';
-  pclose(p);
+  if (lbt_run(cmd, &text) != 0 || sscanf(text, "%64s", out) != 1) out[0] = '\0';
+  free(text);
 }
 
 static strategy_panel *idle_panel(const char *prompt_file) {

@@ -1,14 +1,11 @@
-/* tb.c -- the harness behind tb.h (fresh databases, blockers, shell helper). */
+/* tb.c -- the harness behind tb.h (fresh databases, blockers). */
 #include "tb.h"
-
-#include "core/buf.h"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_EXTRA 8
@@ -243,19 +240,4 @@ store_order tb_order(const char *client_id, const char *trade_id, lb_ms at) {
   o.status = STORE_OS_PENDING;
   o.created_at = at;
   return o;
-}
-
-int tb_sh(const char *cmd, char **out) {
-  if (out) *out = NULL;
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  lb_buf b;
-  lb_buf_init(&b);
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, p)) > 0) lb_buf_append(&b, chunk, n);
-  int st = pclose(p);
-  if (out) *out = lb_buf_steal(&b);
-  lb_buf_free(&b);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

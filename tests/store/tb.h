@@ -63,9 +63,6 @@ store_order tb_order(const char *client_id, const char *trade_id, lb_ms at);
 
 /* The PostgreSQL server of the test run, or NULL (then SKIPs). */
 const char *tb_pg_url(void);
-/* Runs a shell command line; returns its exit status and, if out is not
- * NULL, its combined output (malloc()ed). */
-int tb_sh(const char *cmd, char **out);
 /* Creates/drops a database on the test server through libpq. */
 void tb_pg_admin(const char *sql);
 

@@ -8,15 +8,15 @@
 
 #include "tb.h"
 
-/* Runs levbot setup-db in dir with the given environment words; returns
- * the exit code, output (stdout + stderr) in *out. */
+/* Runs levbot setup-db in dir with the given environment words (and
+ * none of the variables a developer's shell may hold); returns the exit
+ * code, output (stdout + stderr, lbt_run) in *out. */
 static int setup_db(const char *dir, const char *env, const char *args, char **out) {
   char cmd[4096];
   snprintf(cmd, sizeof cmd,
-           "cd '%s' && env -u DATABASE_URL -u INITIAL_CAPITAL -u USE_PAPER_TRADING %s "
- "'%s' setup-db %s 2>&1",
+           "cd '%s' && env -u DATABASE_URL -u INITIAL_CAPITAL -u USE_PAPER_TRADING %s '%s' setup-db %s",
            dir, env, lbt_binary_path("levbot"), args ? args : "");
-  return tb_sh(cmd, out);
+  return lbt_run(cmd, out);
 }
 
 static lb_ms wall_ms(void) { return lb_time_mono_ms(); }
@@ -26,7 +26,7 @@ TEST(store_setup_db_creates_a_sqlite_database_and_reruns_cleanly) {
   snprintf(dir, sizeof dir, "%s/cli_sqlite", lbt_tmpdir());
   char mk[700];
   snprintf(mk, sizeof mk, "mkdir -p '%s'", dir);
-  REQUIRE_EQ(tb_sh(mk, NULL), 0);
+  REQUIRE_EQ(lbt_run(mk, NULL), 0);
   snprintf(env, sizeof env, "DATABASE_URL=sqlite://./data.db INITIAL_CAPITAL=250.5");
   int rc = setup_db(dir, env, NULL, &out);
   CHECK_EQ(rc, 0);
@@ -80,7 +80,7 @@ TEST(store_setup_db_refuses_a_newer_schema) {
   char dir[600], mk[700], *out = NULL;
   snprintf(dir, sizeof dir, "%s/cli_newer", lbt_tmpdir());
   snprintf(mk, sizeof mk, "mkdir -p '%s'", dir);
-  REQUIRE_EQ(tb_sh(mk, NULL), 0);
+  REQUIRE_EQ(lbt_run(mk, NULL), 0);
   REQUIRE_EQ(setup_db(dir, "DATABASE_URL=sqlite://./l.db", NULL, &out), 0);
   free(out);
   char url[700];

@@ -37,7 +37,7 @@ static int pg_ctl(const char *what) {
   const char *ctl = getenv("LEVBOT_TEST_PG_CTL");
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>&1", ctl, what);
-  return tb_sh(cmd, NULL);
+  return lbt_run(cmd, NULL);
 }
 
 TEST(store_postgres_restart_during_writes_loses_nothing_and_duplicates_nothing) {

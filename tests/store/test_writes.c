@@ -103,7 +103,7 @@ STORE_TEST(store_refused_async_write_is_kept_and_reported_not_retried) {
   char *text = NULL;
   char cmd[800];
   snprintf(cmd, sizeof cmd, "cat '%s'", path);
-  CHECK_EQ(tb_sh(cmd, &text), 0);
+  CHECK_EQ(lbt_run(cmd, &text), 0);
   CHECK_CONTAINS(text, "no-such-order");
   CHECK_CONTAINS(text, "fill_record");
   free(text);
