@@ -49,7 +49,13 @@ static void to_engine_trade(const store_trade *st, engine_trade *t) {
   t->qty = st->qty;
   t->entry_price = st->entry_price;
   t->exit_price = st->exit_price;
-  t->initial_stop = t->stop = st->stop_price;
+  /* The plan as recorded when the trade opened (0 = unknown: the report
+   * leaves such a trade out of its R figures); stop_price is where the
+   * trailing stop ended. */
+  t->initial_stop = st->initial_stop;
+  t->stop = st->stop_price;
+  t->loss_at_stop = st->loss_at_stop;
+  t->planned_rr = st->planned_rr;
   t->take_profit = st->take_profit;
   t->liquidation = st->liquidation_price;
   t->margin = st->margin;
@@ -58,9 +64,6 @@ static void to_engine_trade(const store_trade *st, engine_trade *t) {
   t->funding = st->funding;
   t->confidence = st->ai_confidence;
   t->exit_reason = engine_reason(st->exit_reason);
-  lb_dec risk = 0;
-  lb_dec_mul(lb_dec_abs(st->entry_price - st->stop_price), st->qty, LB_ROUND_HALF_EVEN, &risk);
-  t->loss_at_stop = risk;
 }
 
 lb_err bot_db_report(store *s, const engine_report_info *info, lb_ms from, lb_ms to,

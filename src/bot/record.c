@@ -301,6 +301,10 @@ static void o_opened(void *ctx, const engine_trade *t) {
     st.entry_price = t->entry_price;
     st.leverage = t->leverage;
     st.stop_price = t->stop > 0 ? t->stop : t->initial_stop;
+    /* the plan, kept as it was: the report's R must not follow the trailing stop */
+    st.initial_stop = t->initial_stop;
+    st.loss_at_stop = t->loss_at_stop;
+    st.planned_rr = t->planned_rr;
     st.take_profit = t->take_profit;
     st.liquidation_price = t->liquidation;
     st.margin = t->margin;

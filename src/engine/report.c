@@ -291,7 +291,10 @@ void engine_report_stats(const engine_report *r, engine_stats *s) {
     if (run_l > s->max_consec_losses) s->max_consec_losses = run_l;
     if (s->best < 0 || net > engine_trade_net(&r->trades[s->best])) s->best = (int)i;
     if (s->worst < 0 || net < engine_trade_net(&r->trades[s->worst])) s->worst = (int)i;
-    rr_sum += t->planned_rr;
+    if (t->planned_rr > 0) {
+      rr_sum += t->planned_rr;
+      s->rr_known++;
+    }
     if (t->loss_at_stop > 0) {
       r_sum += lb_dec_to_double(net) / lb_dec_to_double(t->loss_at_stop);
       r_n++;
@@ -312,7 +315,8 @@ void engine_report_stats(const engine_report *r, engine_stats *s) {
   s->expectancy_usd = s->avg_profit_usd;
   s->expectancy_r = r_n ? r_sum / r_n : 0;
   s->avg_realized_r = s->expectancy_r;
-  s->avg_planned_rr = n ? rr_sum / n : 0;
+  s->r_known = r_n;
+  s->avg_planned_rr = s->rr_known ? rr_sum / s->rr_known : 0;
   s->total_profit_pct = s->initial > 0 ? lb_dec_to_double(s->final_capital - s->initial) /
                                              lb_dec_to_double(s->initial)
                                        : 0;

@@ -112,6 +112,10 @@ typedef struct {
   double avg_profit_usd, avg_profit_pct; /* per trade; % of the margin */
   double total_profit_pct;      /* (final capital - initial) / initial */
   double expectancy_usd, expectancy_r, avg_planned_rr, avg_realized_r;
+  /* Trades whose planned R (loss_at_stop > 0) and planned R:R (planned_rr
+   * > 0) are known: the R figures above average over these only (a trade
+   * recorded without its plan is unknown, not 0); 0 = the figure is unknown. */
+  int r_known, rr_known;
   double sharpe, sortino, calmar, cagr;
   engine_drawdown dd;
   lb_dec max_dd_usd;            /* largest fall in money (may differ in time from dd) */

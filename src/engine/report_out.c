@@ -162,6 +162,12 @@ static void print_header(const engine_report *r, const engine_stats *s, FILE *f)
     fprintf(f, "\n");
 }
 
+/* Appends " over 3 of 5 trades" to a figure when not every trade counts. */
+static void over_known(char *buf, size_t n, int known, int total) {
+  size_t k = strlen(buf);
+  if (known < total && k < n) snprintf(buf + k, n - k, " over %d of %d trades", known, total);
+}
+
 static void print_summary(const engine_report *r, const engine_stats *s, FILE *f) {
   char a[32], b[32], c[32], d[32], e[32];
   fprintf(f, "SUMMARY\n");
@@ -173,10 +179,19 @@ static void print_summary(const engine_report *r, const engine_stats *s, FILE *f
   fprintf(f, "  %-26s %+.2f USDT per trade  (%+.2f %% of capital)\n", "Average profit",
           s->avg_profit_usd, s->avg_profit_pct * 100);
   fprintf(f, "  %-26s %s\n", "Profit factor", ratio(s->profit_factor, a, sizeof a));
-  fprintf(f, "  %-26s %+.2f USDT per trade  (%+.2f R)\n", "Expectancy", s->expectancy_usd,
-          s->expectancy_r);
-  fprintf(f, "  %-26s %.2f : 1 planned  (%+.2f R realized on average)\n", "Average R:R",
-          s->avg_planned_rr, s->avg_realized_r);
+  /* R figures average over the trades whose plan is known (trades
+   * recorded before the plan was kept have none): unknown is said. */
+  char rx[64] = "R unknown", rrx[64] = "unknown";
+  if (s->r_known) {
+    snprintf(rx, sizeof rx, "%+.2f R", s->expectancy_r);
+    over_known(rx, sizeof rx, s->r_known, s->all.trades);
+  }
+  if (s->rr_known) {
+    snprintf(rrx, sizeof rrx, "%.2f : 1", s->avg_planned_rr);
+    over_known(rrx, sizeof rrx, s->rr_known, s->all.trades);
+  }
+  fprintf(f, "  %-26s %+.2f USDT per trade  (%s)\n", "Expectancy", s->expectancy_usd, rx);
+  fprintf(f, "  %-26s %s planned  (%s realized on average)\n", "Average R:R", rrx, rx);
   fprintf(f, "  %-26s %s / %s / %s\n", "Sharpe / Sortino / Calmar", ratio(s->sharpe, a, sizeof a),
           ratio(s->sortino, b, sizeof b), ratio(s->calmar, c, sizeof c));
   fprintf(f, "  %-26s %.2f %%\n", "CAGR", s->cagr * 100);
@@ -345,6 +360,10 @@ static json_t *jmoney(lb_dec d) {
 
 static json_t *jreal(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
+/* A plan figure: 0 means unknown (a recorded trade without its plan): null. */
+static json_t *jplan_money(lb_dec d) { return d > 0 ? jmoney(d) : json_null(); }
+static json_t *jplan_real(double x) { return x > 0 ? jreal(x) : json_null(); }
+
 static json_t *jtime(lb_ms t) {
   char b[LB_TIME_ISO_LEN];
   return t ? json_string(iso(t, b, sizeof b)) : json_null();
@@ -368,7 +387,7 @@ static json_t *jtrade(const engine_trade *t, bool open, lb_dec mark, lb_dec unre
   json_object_set_new(o, "qty", jmoney(t->qty));
   json_object_set_new(o, "entry_price", jmoney(t->entry_price));
   json_object_set_new(o, "exit_price", open ? json_null() : jmoney(t->exit_price));
-  json_object_set_new(o, "initial_stop", jmoney(t->initial_stop));
+  json_object_set_new(o, "initial_stop", jplan_money(t->initial_stop));
   json_object_set_new(o, "stop", jmoney(t->stop));
   json_object_set_new(o, "take_profit", jmoney(t->take_profit));
   json_object_set_new(o, "liquidation", jmoney(t->liquidation));
@@ -377,9 +396,9 @@ static json_t *jtrade(const engine_trade *t, bool open, lb_dec mark, lb_dec unre
   json_object_set_new(o, "fees", jmoney(t->fees));
   json_object_set_new(o, "funding", jmoney(t->funding));
   json_object_set_new(o, "net_pnl", jmoney(engine_trade_net(t)));
-  json_object_set_new(o, "loss_at_stop", jmoney(t->loss_at_stop));
+  json_object_set_new(o, "loss_at_stop", jplan_money(t->loss_at_stop));
   json_object_set_new(o, "capital_at_entry", jmoney(t->capital_at_entry));
-  json_object_set_new(o, "planned_rr", jreal(t->planned_rr));
+  json_object_set_new(o, "planned_rr", jplan_real(t->planned_rr));
   json_object_set_new(o, "confidence", jreal(t->confidence));
   json_object_set_new(o, "regime", json_string(lb_regime_name(t->regime)));
   json_object_set_new(o, "exit_reason", json_string(open ? "open" : engine_exit_name(t->exit_reason)));
@@ -430,8 +449,8 @@ static json_t *jsummary(const engine_report *r, const engine_stats *s) {
   json_object_set_new(o, "gross_loss", jmoney(s->all.gross_loss));
   json_object_set_new(o, "profit_factor", jreal(s->profit_factor));
   json_object_set_new(o, "expectancy", jreal(s->expectancy_usd));
-  json_object_set_new(o, "expectancy_r", jreal(s->expectancy_r));
-  json_object_set_new(o, "avg_planned_rr", jreal(s->avg_planned_rr));
+  json_object_set_new(o, "expectancy_r", s->r_known ? jreal(s->expectancy_r) : json_null());
+  json_object_set_new(o, "avg_planned_rr", jplan_real(s->avg_planned_rr));
   json_object_set_new(o, "sharpe", jreal(s->sharpe));
   json_object_set_new(o, "sortino", jreal(s->sortino));
   json_object_set_new(o, "calmar", jreal(s->calmar));
@@ -574,12 +593,14 @@ lb_err engine_report_write_csv(const engine_report *r, FILE *f, lb_errbuf *eb) {
             open ? "" : iso(t->exit_time, tb, sizeof tb),
             open ? 0LL : (long long)((t->exit_time - t->entry_time) / LB_MS_MINUTE),
             exact(t->qty, b[0], sizeof b[0]), exact(t->entry_price, b[1], sizeof b[1]),
-            open ? "" : exact(t->exit_price, b[2], sizeof b[2]), exact(t->initial_stop, b[3], sizeof b[3]),
+            open ? "" : exact(t->exit_price, b[2], sizeof b[2]),
+            t->initial_stop > 0 ? exact(t->initial_stop, b[3], sizeof b[3]) : "", /* "" unknown */
             exact(t->stop, b[4], sizeof b[4]), exact(t->take_profit, b[5], sizeof b[5]),
             exact(t->liquidation, b[6], sizeof b[6]), exact(t->margin, b[7], sizeof b[7]),
             exact(t->realized_pnl, b[8], sizeof b[8]), exact(t->fees, b[9], sizeof b[9]),
             exact(t->funding, b[10], sizeof b[10]), exact(engine_trade_net(t), b[11], sizeof b[11]),
-            exact(t->loss_at_stop, b[12], sizeof b[12]), open ? "open" : engine_exit_name(t->exit_reason),
+            t->loss_at_stop > 0 ? exact(t->loss_at_stop, b[12], sizeof b[12]) : "",
+            open ? "open" : engine_exit_name(t->exit_reason),
             t->confidence, lb_regime_name(t->regime), t->stop_moves, t->gap_exit ? "true" : "false");
   }
   if (ferror(f)) return lb_fail(eb, LB_EIO, "report: writing CSV failed");
@@ -681,7 +702,8 @@ lb_err engine_report_write_html(const engine_report *r, FILE *f, lb_errbuf *eb) 
   ROW("Capital", "%s &rarr; %s USDT", money(s.initial, false, a, sizeof a),
       money(s.final_capital, false, b, sizeof b));
   ROW("Profit factor", "%s", ratio(s.profit_factor, a, sizeof a));
-  ROW("Expectancy", "%+.2f USDT (%+.2f R)", s.expectancy_usd, s.expectancy_r);
+  if (s.r_known) ROW("Expectancy", "%+.2f USDT (%+.2f R)", s.expectancy_usd, s.expectancy_r);
+  else ROW("Expectancy", "%+.2f USDT (R unknown)", s.expectancy_usd);
   ROW("Sharpe / Sortino / Calmar", "%s / %s / %s", ratio(s.sharpe, a, sizeof a),
       ratio(s.sortino, b, sizeof b), ratio(s.calmar, c, sizeof c));
   ROW("CAGR", "%.2f %%", s.cagr * 100);

@@ -82,8 +82,10 @@ static engine_trade trade(long id, const char *sym, lb_action side, lb_ms in, lb
   return t;
 }
 
-/* Five trades over three days: +10, +20, -5, -5, 0 USDT. */
-static engine_report *five_trades(void) {
+/* Five trades over three days: +10, +20, -5, -5, 0 USDT; the first
+ * `unplanned` of them without their plan (R and planned R:R unknown, as a
+ * trade recorded before the database kept them). */
+static engine_report *five_trades_planned(int unplanned) {
   engine_report_info info;
   memset(&info, 0, sizeof info);
   info.initial_capital = D("1000");
@@ -101,6 +103,10 @@ static engine_report *five_trades(void) {
       trade(4, "BTCUSDT", LB_ACTION_SHORT, 27 * HR, 31 * HR, "-5", ENGINE_EXIT_STOP),
       trade(5, "ETHUSDT", LB_ACTION_LONG, 48 * HR, 53 * HR, "0", ENGINE_EXIT_MANUAL),
   };
+  for (int i = 0; i < unplanned && i < 5; i++) {
+    t[i].loss_at_stop = 0;
+    t[i].planned_rr = 0;
+  }
   /* equity at each day's last mark: 1030, 1020, 1020 */
   lb_dec cap = D("1000");
   o.on_equity(o.ctx, 1, cap, cap);
@@ -114,6 +120,8 @@ static engine_report *five_trades(void) {
   engine_report_finish(r, NULL, NULL, 0, 60 * HR);
   return r;
 }
+
+static engine_report *five_trades(void) { return five_trades_planned(0); }
 
 TEST(report_figures_of_five_hand_made_trades) {
   engine_report *r = five_trades();
@@ -246,6 +254,76 @@ TEST(report_text_csv_and_html_render_the_same_trades) {
   CHECK_NOT_CONTAINS(html, "http");
   CHECK_NOT_CONTAINS(html, "src=");
   CHECK_NOT_CONTAINS(html, "<link");
+  free(html);
+  engine_report_free(r);
+}
+
+TEST(report_r_figures_leave_out_trades_whose_plan_is_unknown) {
+  engine_report *r = five_trades_planned(2); /* +10 and +20 have no plan */
+  REQUIRE(r);
+  engine_stats s;
+  engine_report_stats(r, &s);
+  CHECK_EQ(s.r_known, 3);
+  CHECK_EQ(s.rr_known, 3);
+  CHECK_NEAR(s.expectancy_r, -1.0 / 3.0, 1e-12); /* (-0.5 - 0.5 + 0) / 3, not / 5 */
+  CHECK_NEAR(s.avg_planned_rr, 2.0, 1e-12);      /* not 6 / 5 */
+  CHECK_NEAR(s.expectancy_usd, 4.0, 1e-12);      /* money counts every trade */
+  char *text = render(r, print_text);
+  REQUIRE(text);
+  CHECK_CONTAINS(text, "(-0.33 R over 3 of 5 trades)");
+  CHECK_CONTAINS(text, "2.00 : 1 over 3 of 5 trades planned");
+  free(text);
+  char *js = render(r, engine_report_write_json);
+  REQUIRE(js);
+  json_error_t je;
+  json_t *root = json_loads(js, 0, &je);
+  REQUIRE(root);
+  json_t *t0 = json_array_get(json_object_get(root, "trades"), 0);
+  CHECK(json_is_null(json_object_get(t0, "loss_at_stop")));
+  CHECK(json_is_null(json_object_get(t0, "planned_rr")));
+  json_t *t2 = json_array_get(json_object_get(root, "trades"), 2);
+  CHECK_STREQ(json_string_value(json_object_get(t2, "loss_at_stop")), "10");
+  CHECK_NEAR(json_real_value(json_object_get(json_object_get(root, "summary"), "expectancy_r")),
+             -1.0 / 3.0, 1e-9);
+  json_decref(root);
+  free(js);
+  char *csv = render(r, engine_report_write_csv);
+  REQUIRE(csv);
+  /* loss_at_stop is the 20th column: empty for trade 1, "10" for trade 3 */
+  const char *l1 = strstr(csv, "\n1,BTCUSDT,");
+  const char *l3 = strstr(csv, "\n3,BTCUSDT,");
+  REQUIRE(l1 && l3);
+  int commas = 0;
+  const char *p = l1 + 1;
+  for (; *p && commas < 19; p++) commas += *p == ',';
+  CHECK(*p == ',');
+  for (commas = 0, p = l3 + 1; *p && commas < 19; p++) commas += *p == ',';
+  CHECK(strncmp(p, "10,", 3) == 0);
+  free(csv);
+  engine_report_free(r);
+
+  /* No trade with its plan: the R figures are unknown, never 0. */
+  r = five_trades_planned(5);
+  REQUIRE(r);
+  engine_report_stats(r, &s);
+  CHECK_EQ(s.r_known, 0);
+  CHECK_EQ(s.rr_known, 0);
+  text = render(r, print_text);
+  REQUIRE(text);
+  CHECK_CONTAINS(text, "Average R:R                unknown planned  (R unknown realized on average)");
+  CHECK_CONTAINS(text, "+4.00 USDT per trade  (R unknown)");
+  free(text);
+  js = render(r, engine_report_write_json);
+  REQUIRE(js);
+  root = json_loads(js, 0, &je);
+  REQUIRE(root);
+  CHECK(json_is_null(json_object_get(json_object_get(root, "summary"), "expectancy_r")));
+  CHECK(json_is_null(json_object_get(json_object_get(root, "summary"), "avg_planned_rr")));
+  json_decref(root);
+  free(js);
+  char *html = render(r, engine_report_write_html);
+  REQUIRE(html);
+  CHECK_CONTAINS(html, "(R unknown)");
   free(html);
   engine_report_free(r);
 }
