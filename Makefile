@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all build debug demo check bench docs clean
+.PHONY: all build debug demo check valgrind bench docs clean
 
 all: build
 
@@ -24,6 +24,12 @@ demo: build
 # throw-away PostgreSQL server for the store tests.
 check: debug
 	./scripts/with-postgres ctest --test-dir build-debug --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# The integration tests (levbot, exsim and the suites that drive them)
+# under valgrind's memcheck in a build without sanitizers (build-vg/):
+# fails on any leak or memory error in our processes.
+valgrind:
+	./scripts/valgrind-check
 
 bench: build
 	@ls build/bench/*/bench_* 2>/dev/null | sed 's/^/built: /'

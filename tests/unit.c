@@ -139,6 +139,12 @@ unsigned long lbt_seed(void) {
   return s && *s ? strtoul(s, NULL, 10) : 20261126UL;
 }
 
+int lbt_slowdown(void) {
+  const char *s = getenv("LEVBOT_TEST_SLOWDOWN");
+  long v = s && *s ? strtol(s, NULL, 10) : 1;
+  return v >= 1 && v <= 1000 ? (int)v : 1;
+}
+
 static int matches(const char *name, int argc, char **argv) {
   int any = 0;
   for (int i = 1; i < argc; i++) {

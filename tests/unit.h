@@ -114,6 +114,12 @@ const char *lbt_tmpdir(void);
  * returns the exit status (or -1 if it could not run / was killed). */
 int lbt_run(const char *cmdline, char **out);
 
+/* How many times slower than usual the processes under test run:
+ * $LEVBOT_TEST_SLOWDOWN (an integer, default 1; scripts/valgrind-check sets
+ * it).  Scales the sleeps that pace a test against a real process, never
+ * the limits that only a broken run reaches. */
+int lbt_slowdown(void);
+
 /* Seed for property tests: $LEVBOT_TEST_SEED or a fixed default, printed
  * on failure so a run can be reproduced. */
 unsigned long lbt_seed(void);

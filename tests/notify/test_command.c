@@ -236,7 +236,7 @@ TEST(command_parser_survives_random_text) {
   x.ctl.resume = NULL;
   const char *seeds[] = {"/trades 5", "/forceexit confirm", "/daily@bot 3", "/logs", "/x"};
   unsigned long seed = lbt_seed();
-  char buf[64];
+  char buf[64] = {0}; /* a mutation may overwrite the terminator: the bytes after it must be defined */
   for (int i = 0; i < 3000; i++) {
     snprintf(buf, sizeof buf, "%s", seeds[i % 5]);
     size_t len = strlen(buf);

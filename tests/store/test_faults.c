@@ -28,7 +28,7 @@ static void *stream_writes(void *arg) {
       printf("    write %d: %s\n", i, eb.msg);
     }
     atomic_fetch_add(&st->written, 1);
-    usleep(2000); /* a steady stream across the outage */
+    usleep(2000 * (useconds_t)lbt_slowdown()); /* a steady stream across the outage, however slow the run */
   }
   return NULL;
 }
