@@ -90,6 +90,8 @@ typedef struct {
   long listenkey_creates; /* POST /fapi/v1/listenKey */
   long listenkey_keepalives;
   long used_weight;       /* last X-MBX-USED-WEIGHT-1M seen */
+  long events_lost;       /* user-data events the queue could not take (out of memory):
+                           * each outage is reported as that stream going down */
 } xchg_binance_stats;
 
 /* x must come from xchg_binance_new(); safe from any thread. */

@@ -19,9 +19,16 @@
  * time, so the stream and the polling can overlap without a candle being
  * delivered twice or out of order.  Every lws call happens on the stream
  * thread; the others only set flags and call lws_cancel_service().
+ *
+ * A user-data event (fill, order, position, ...) is never lost silently:
+ * if the queue cannot grow for it (out of memory), the drain reports the
+ * user-data stream down at that point and the connection is closed, so it
+ * comes back with a STREAM_UP after which the engine re-reads orders and
+ * fills over REST (the same path as any other outage of that stream).
  */
 #include <libwebsockets.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +87,10 @@ struct bn_streams {
   pthread_mutex_t qmu;
   xchg_event *q;
   size_t qhead, qlen, qcap;
+  uint64_t q_in, q_out;  /* events queued / drained so far */
+  bool user_lost;        /* a user-data event was dropped: a STREAM_DOWN is owed ... */
+  uint64_t lost_at;      /* ... right after the q_in-th event, where it was dropped */
+  bool user_down;        /* a user STREAM_DOWN is queued or owed, no STREAM_UP since */
   struct {
     char symbol[LB_SYMBOL_MAX];
     lb_ms last_ts;
@@ -98,7 +109,7 @@ struct bn_streams {
 
 /* ==== Event queue ==== */
 
-static void enqueue_locked(bn_streams *s, const xchg_event *ev);
+static bool enqueue_locked(bn_streams *s, const xchg_event *ev);
 
 /* Appends under qmu.  Closed candles are delivered once each, in order,
  * without holes: one older than or equal to the last of its symbol is
@@ -134,21 +145,65 @@ static void push_locked(bn_streams *s, const xchg_event *ev) {
     enqueue_locked(s, ev);
 }
 
-static void enqueue_locked(bn_streams *s, const xchg_event *ev) {
+/* Events of the user-data stream (and its own up/down): what reconciliation
+ * must re-read if one is lost. */
+static bool is_user_event(const xchg_event *ev) {
+  switch (ev->type) {
+  case XCHG_EV_CANDLE:
+  case XCHG_EV_MARK: return false;
+  case XCHG_EV_STREAM_DOWN:
+  case XCHG_EV_STREAM_UP: return ev->stream == XCHG_STREAM_USER;
+  default: return true;
+  }
+}
+
+/* Doubles the ring (a full one: qlen == qcap); false when memory is short. */
+static bool grow_locked(bn_streams *s) {
+  size_t ncap = s->qcap ? s->qcap * 2 : 256;
+  xchg_event *nq = realloc(s->q, ncap * sizeof *nq);
+  if (!nq) return false;
+  /* the wrapped part [0, qhead) moves after the old end */
+  memcpy(nq + s->qcap, nq, s->qhead * sizeof *nq);
+  s->q = nq;
+  s->qcap = ncap;
+  return true;
+}
+
+/* A user-data event could not be queued: the drain owes a STREAM_DOWN at
+ * this point (unless one is queued or owed already), and the connection
+ * goes, so that its STREAM_UP makes the engine reconcile over REST. */
+static void user_event_lost_locked(bn_streams *s, const xchg_event *ev) {
+  BN_STAT(s->b, events_lost, 1);
+  if (!s->user_down) {
+    LB_WARN("binance", "out of memory: a user-data event (type %d) was not queued; the user-data "
+                       "stream is reported down and reconnects (orders and fills are re-read)",
+            (int)ev->type);
+    s->user_down = true;
+    s->user_lost = true;
+    s->lost_at = s->q_in;
+  }
+  atomic_store(&s->user.kill, true);
+  if (s->ctx) lws_cancel_service(s->ctx);
+}
+
+/* Appends under qmu; false when the event was dropped. */
+static bool enqueue_locked(bn_streams *s, const xchg_event *ev) {
+  bool user = is_user_event(ev);
+  if (user && ev->type == XCHG_EV_STREAM_DOWN && s->user_down) return true; /* said already */
   if (s->qlen == s->qcap) {
     bool market = ev->type == XCHG_EV_CANDLE || ev->type == XCHG_EV_MARK;
-    if (s->qcap >= QUEUE_MAX && market) return; /* nobody drains: drop market data, never fills */
-    size_t ncap = s->qcap ? s->qcap * 2 : 256;
-    xchg_event *nq = malloc(ncap * sizeof *nq);
-    if (!nq) return;
-    for (size_t i = 0; i < s->qlen; i++) nq[i] = s->q[(s->qhead + i) % s->qcap];
-    free(s->q);
-    s->q = nq;
-    s->qcap = ncap;
-    s->qhead = 0;
+    if (s->qcap >= QUEUE_MAX && market) return false; /* nobody drains: drop market data, never fills */
+    if (!grow_locked(s)) {
+      if (user) user_event_lost_locked(s, ev);
+      return false;
+    }
   }
   s->q[(s->qhead + s->qlen) % s->qcap] = *ev;
   s->qlen++;
+  s->q_in++;
+  if (user && ev->type == XCHG_EV_STREAM_DOWN) s->user_down = true;
+  if (user && ev->type == XCHG_EV_STREAM_UP) s->user_down = false;
+  return true;
 }
 
 static void push(bn_streams *s, const xchg_event *ev) {
@@ -165,12 +220,20 @@ static void push_stream_state(bn_streams *s, xchg_event_type t, xchg_stream whic
 int bn_streams_drain(bn *b, xchg_event *out, int max) {
   bn_streams *s = b->streams;
   if (!s || max <= 0) return 0;
+  lb_ms now = bn_server_now(b);
   pthread_mutex_lock(&s->qmu);
   int n = 0;
-  while (n < max && s->qlen > 0) {
+  while (n < max) {
+    if (s->user_lost && s->q_out == s->lost_at) { /* where a user-data event was dropped */
+      out[n++] = (xchg_event){.type = XCHG_EV_STREAM_DOWN, .stream = XCHG_STREAM_USER, .time = now};
+      s->user_lost = false;
+      continue;
+    }
+    if (s->qlen == 0) break;
     out[n++] = s->q[s->qhead];
     s->qhead = (s->qhead + 1) % s->qcap;
     s->qlen--;
+    s->q_out++;
   }
   pthread_mutex_unlock(&s->qmu);
   return n;
