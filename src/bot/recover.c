@@ -332,6 +332,9 @@ static void record_trade_open(bot *b, rtrade *r, lb_dec stop) {
   if (st.entry_price <= 0) st.entry_price = r->x.entry_price;
   st.leverage = r->x.leverage > 0 ? r->x.leverage : (int)b->cfg.max_leverage;
   st.stop_price = stop > 0 ? stop : st.entry_price;
+  /* The plan itself died with the process: its first stop is known when
+   * its "-S1" order was recorded; R and the planned R:R are unknown (0). */
+  st.initial_stop = r->first_stop;
   st.take_profit = r->tp;
   st.liquidation_price = r->x.liquidation_price;
   lb_dec notional = 0;
@@ -571,7 +574,11 @@ static lb_err recover_symbol(bot *b, int sym, rtrade *r, engine_adoption *a, rre
   t->entry_time = r->has_t ? r->t.opened_at : r->entry_time;
   t->qty = r->entry_qty > 0 ? r->entry_qty : lb_dec_abs(r->x.qty);
   t->entry_price = entry;
-  t->initial_stop = r->first_stop;
+  /* The plan as the trade's row kept it (migration 4); without it the
+   * first stop recorded, and R and the planned R:R stay unknown (0). */
+  t->initial_stop = r->has_t && r->t.initial_stop > 0 ? r->t.initial_stop : r->first_stop;
+  t->loss_at_stop = r->has_t ? r->t.loss_at_stop : 0;
+  t->planned_rr = r->has_t ? r->t.planned_rr : 0;
   t->stop = live ? live->live.trigger_price : r->last_stop;
   if (live && t->stop <= 0) t->stop = r->last_stop;
   t->take_profit = r->has_t ? r->t.take_profit : r->tp;
@@ -580,10 +587,6 @@ static lb_err recover_symbol(bot *b, int sym, rtrade *r, engine_adoption *a, rre
   t->confidence = r->has_t ? r->t.ai_confidence : 0;
   t->realized_pnl = r->realized;
   t->fees = r->fees;
-  lb_dec risk = 0;
-  lb_dec_mul(lb_dec_abs(entry - (t->initial_stop > 0 ? t->initial_stop : t->stop)), t->qty,
-             LB_ROUND_HALF_EVEN, &risk);
-  t->loss_at_stop = risk;
   a->held = r->x.qty;
   a->stop_version = r->max_s;
   a->exit_version = r->max_x;

@@ -470,6 +470,16 @@ long lbot_sql_long(const lbot *b, const char *sql) {
   return n;
 }
 
+const char *text_line(const char *text, const char *label, char *buf, size_t n) {
+  buf[0] = '\0';
+  for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+    const char *q = p;
+    while (*q == ' ') q++;
+    if (strncmp(q, label, strlen(label)) == 0) snprintf(buf, n, "%.*s", (int)strcspn(p, "\n"), p);
+  }
+  return buf;
+}
+
 lb_dec dec_of(const char *s) {
   lb_dec d = 0;
   if (!s || lb_dec_parse(s, &d) != LB_OK) return INT64_MIN;

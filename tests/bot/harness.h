@@ -81,6 +81,11 @@ int step_bars(xsim *x, lbot *b, int max_bars, const char *until);
 
 /* ==== Checks ==== */
 
+/* The last line of `text` whose first words (after the indent) are `label`,
+ * copied into buf without its newline; "" when there is none.  Reads a
+ * figure of a printed report ("Expectancy", "Average R:R"). */
+const char *text_line(const char *text, const char *label, char *buf, size_t n);
+
 lb_dec dec_of(const char *s);
 lb_dec jdec(const json_t *o, const char *key);
 /* Every fill on exsim is a fills row with the same order, quantity, fee and

@@ -126,6 +126,20 @@ TEST(bot_sigterm_keeps_the_stop_and_a_restart_adopts_the_position) {
   CHECK(step_bars(&x, &b, 300, "closed: BTCUSDT") > 0);
   CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
   check_store_matches_exsim(&b, &x);
+  /* The adopted trade kept the plan its row recorded at the entry: this
+   * run's own report (the engine's R) and levbot report agree. */
+  CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM trades WHERE status = 'CLOSED' AND "
+                             "loss_at_stop IS NOT NULL AND planned_rr IS NOT NULL"),
+           1);
+  char run_exp[256], db_exp[256];
+  out = lbot_stdout(&b);
+  text_line(out, "Expectancy", run_exp, sizeof run_exp);
+  free(out);
+  REQUIRE(run_exp[0] != '\0');
+  CHECK_NOT_CONTAINS(run_exp, "unknown");
+  CHECK_EQ(lbot_cli(&b, "report", &out), 0);
+  CHECK_STREQ(text_line(out, "Expectancy", db_exp, sizeof db_exp), run_exp);
+  free(out);
   xsim_stop(&x);
 }
 
@@ -163,6 +177,10 @@ TEST(bot_killed_between_entry_and_stop_places_the_stop_at_restart) {
   CHECK(closed_interval);
   json_decref(st);
   CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM trades WHERE status = 'OPEN'"), 1);
+  /* the plan died with the process (no stop was placed): unknown, not invented */
+  CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM trades WHERE initial_stop IS NULL AND "
+                             "loss_at_stop IS NULL AND planned_rr IS NULL"),
+           1);
   CHECK_EQ(lbot_sql_long(&b, "SELECT COUNT(*) FROM fills WHERE order_client_id = 'lb-1-E'"), 1);
   CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
   check_store_matches_exsim(&b, &x);

@@ -16,21 +16,6 @@
 #include "harness.h"
 #include "unit.h"
 
-/* The line of `text` whose first word(s) are `label` (after the indent),
- * copied into buf without its newline; "" when there is none. */
-static const char *line_of(const char *text, const char *label, char *buf, size_t n) {
-  buf[0] = '\0';
-  for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-    const char *q = p;
-    while (*q == ' ') q++;
-    if (strncmp(q, label, strlen(label)) != 0) continue;
-    size_t len = strcspn(p, "\n");
-    snprintf(buf, n, "%.*s", (int)len, p);
-    break;
-  }
-  return buf;
-}
-
 /* What an operator's UPDATE (or an old levbot) leaves: run on the bot's SQLite file. */
 static void sql_exec(const lbot *b, const char *sql) {
   char path[700];
@@ -71,8 +56,8 @@ TEST(bot_report_shows_the_planned_r_of_trades_whose_stop_trailed) {
   REQUIRE_EQ(lbot_cli(&b, args, &run), 0);
   /* What the engine computed over its own trades, at the end of the run. */
   char exp_run[256], rr_run[256];
-  line_of(run, "Expectancy", exp_run, sizeof exp_run);
-  line_of(run, "Average R:R", rr_run, sizeof rr_run);
+  text_line(run, "Expectancy", exp_run, sizeof exp_run);
+  text_line(run, "Average R:R", rr_run, sizeof rr_run);
   free(run);
   REQUIRE(exp_run[0] && rr_run[0]);
   CHECK_NOT_CONTAINS(rr_run, "unknown");
@@ -91,8 +76,8 @@ TEST(bot_report_shows_the_planned_r_of_trades_whose_stop_trailed) {
   char *text = NULL;
   json_t *r = report_json(&b, &text);
   char exp_db[256], rr_db[256];
-  CHECK_STREQ(line_of(text, "Expectancy", exp_db, sizeof exp_db), exp_run);
-  CHECK_STREQ(line_of(text, "Average R:R", rr_db, sizeof rr_db), rr_run);
+  CHECK_STREQ(text_line(text, "Expectancy", exp_db, sizeof exp_db), exp_run);
+  CHECK_STREQ(text_line(text, "Average R:R", rr_db, sizeof rr_db), rr_run);
   free(text);
   /* ... and per trade, the plan the row kept, independently re-averaged. */
   json_t *trades = json_object_get(r, "trades");
@@ -149,8 +134,8 @@ TEST(bot_report_shows_the_planned_r_of_trades_whose_stop_trailed) {
                "LIMIT 1)");
   r = report_json(&b, &text);
   snprintf(want, sizeof want, "over %ld of %ld trades", closed - 1, closed);
-  CHECK_CONTAINS(line_of(text, "Expectancy", exp_db, sizeof exp_db), want);
-  CHECK_CONTAINS(line_of(text, "Average R:R", rr_db, sizeof rr_db), want);
+  CHECK_CONTAINS(text_line(text, "Expectancy", exp_db, sizeof exp_db), want);
+  CHECK_CONTAINS(text_line(text, "Average R:R", rr_db, sizeof rr_db), want);
   free(text);
   const json_t *first = json_array_get(json_object_get(r, "trades"), 0);
   CHECK(json_is_null(json_object_get(first, "loss_at_stop")));
@@ -166,9 +151,9 @@ TEST(bot_report_shows_the_planned_r_of_trades_whose_stop_trailed) {
   /* None recorded: unknown, not 0. */
   sql_exec(&b, "UPDATE trades SET initial_stop = NULL, loss_at_stop = NULL, planned_rr = NULL");
   r = report_json(&b, &text);
-  CHECK_CONTAINS(line_of(text, "Average R:R", rr_db, sizeof rr_db),
+  CHECK_CONTAINS(text_line(text, "Average R:R", rr_db, sizeof rr_db),
                  "unknown planned  (R unknown realized on average)");
-  CHECK_CONTAINS(line_of(text, "Expectancy", exp_db, sizeof exp_db), "(R unknown)");
+  CHECK_CONTAINS(text_line(text, "Expectancy", exp_db, sizeof exp_db), "(R unknown)");
   free(text);
   sum = json_object_get(r, "summary");
   CHECK(json_is_null(json_object_get(sum, "expectancy_r")));
