@@ -209,6 +209,42 @@ static xchg_kind read_fills(bot *b, rtrade *r, lb_ms since, xchg_error *err) {
 
 /* ==== Writing what the store lacks ==== */
 
+/* The row of an order of ours the store lacks: its asynchronous record
+ * was lost with a kill after the order left.  Written from what the
+ * exchange knows of it, so that its fills and status updates have a row
+ * to refer to (a conditional order's row needs its trigger: from the open
+ * order, else from the exchange's lookup, else the price it filled at). */
+static void record_order_row(bot *b, rtrade *r, rorder *o, const char *tid, lb_ms now) {
+  store_order so;
+  memset(&so, 0, sizeof so);
+  snprintf(so.client_id, sizeof so.client_id, "%s", o->cid);
+  snprintf(so.trade_id, sizeof so.trade_id, "%s", tid);
+  snprintf(so.symbol, sizeof so.symbol, "%s", r->symbol);
+  so.kind = o->kind == 'L' ? STORE_ORDER_EXIT : bot_order_kind(o->kind);
+  so.side = (o->open ? o->live.side : o->side) == XCHG_SELL ? STORE_SELL : STORE_BUY;
+  so.type = o->kind == 'S'   ? STORE_OT_STOP_MARKET
+            : o->kind == 'T' ? STORE_OT_TAKE_PROFIT_MARKET
+                             : STORE_OT_MARKET;
+  so.qty = o->open && o->live.qty > 0 ? o->live.qty : o->qty;
+  if (so.type != STORE_OT_MARKET) {
+    xchg_order q;
+    xchg_error err;
+    if (o->open) so.trigger_price = o->live.trigger_price;
+    else if (xchg_query(b->market, r->symbol, o->cid, &q, &err) == XCHG_OK) so.trigger_price = q.trigger_price;
+    if (so.trigger_price <= 0 && o->qty > 0) lb_dec_div(o->notional, o->qty, LB_ROUND_HALF_EVEN, &so.trigger_price);
+  }
+  so.reduce_only = o->kind != 'E';
+  so.status = o->open ? bot_order_status(o->live.status) : STORE_OS_FILLED;
+  so.created_at = so.updated_at = o->first_time ? o->first_time : now;
+  lb_errbuf eb;
+  if (store_order_record(b->db, &so, STORE_ASYNC, &eb) != LB_OK)
+    LB_WARN("bot", "recovery: order %s not recorded: %s", o->cid, eb.msg);
+  else
+    LB_INFO("bot", "recovery: order %s was missing from the database: recorded from the exchange", o->cid);
+  o->in_store = true;
+  o->so = so; /* its status is final or open: nothing for settle_statuses() to ask */
+}
+
 static void record_missing_fills(bot *b, rtrade *r) {
   lb_ms now = bot_wall(b);
   char tid[STORE_ID_MAX];
@@ -216,26 +252,9 @@ static void record_missing_fills(bot *b, rtrade *r) {
   for (int i = 0; i < r->no; i++) {
     rorder *o = &r->o[i];
     bot_fill_cum_seed(b, o->cid, o->qty > o->st_qty ? o->qty : o->st_qty);
+    if (!o->in_store && (o->open || o->qty > 0)) record_order_row(b, r, o, tid, now);
     if (o->qty <= o->st_qty) continue;
     lb_errbuf eb;
-    if (!o->in_store) {
-      store_order so;
-      memset(&so, 0, sizeof so);
-      snprintf(so.client_id, sizeof so.client_id, "%s", o->cid);
-      snprintf(so.trade_id, sizeof so.trade_id, "%s", tid);
-      snprintf(so.symbol, sizeof so.symbol, "%s", r->symbol);
-      so.kind = o->kind == 'L' ? STORE_ORDER_EXIT : bot_order_kind(o->kind);
-      so.side = o->side == XCHG_SELL ? STORE_SELL : STORE_BUY;
-      so.type = o->kind == 'S'   ? STORE_OT_STOP_MARKET
-                : o->kind == 'T' ? STORE_OT_TAKE_PROFIT_MARKET
-                                 : STORE_OT_MARKET;
-      so.qty = o->qty;
-      so.reduce_only = o->kind != 'E';
-      so.status = STORE_OS_FILLED;
-      so.created_at = so.updated_at = o->first_time ? o->first_time : now;
-      store_order_record(b->db, &so, STORE_ASYNC, &eb);
-      o->in_store = true;
-    }
     store_fill f;
     memset(&f, 0, sizeof f);
     snprintf(f.order_client_id, sizeof f.order_client_id, "%s", o->cid);
