@@ -95,7 +95,9 @@ static lb_err open_store(bot *b, lb_errbuf *eb) {
   o.on_event = bot_on_store_event;
   o.event_ctx = b;
   rc = store_open(b->cfg.database_url, &o, &b->db, eb);
-  if (rc) return rc;
+  /* an unreachable PostgreSQL (LB_ENET from the store) is a database
+   * error, exit 5, not the exchange's; a refusal keeps its code */
+  if (rc) return rc == LB_EBUSY || rc == LB_ESTATE || rc == LB_ECONFIG || rc == LB_ENOMEM ? rc : LB_EDB;
   store_trading_config tc;
   lb_errbuf geb;
   lb_err g = store_config_get(b->db, &tc, &geb);

@@ -599,7 +599,9 @@ static lb_err p_list(void *ctx, notify_pending_fn fn, void *fn_ctx, lb_errbuf *e
   store_note *notes = calloc(64, sizeof *notes);
   if (!notes) return lb_fail(eb, LB_ENOMEM, "out of memory");
   int n = 0;
-  lb_err rc = store_outbox_pending(b->db, INT64_MAX, notes, 64, &n, eb);
+  /* every pending one, whenever due: the end of year 9999, the latest time
+   * both back ends store (PostgreSQL refuses INT64_MAX ms as out of range) */
+  lb_err rc = store_outbox_pending(b->db, (lb_ms)253402300799999LL, notes, 64, &n, eb);
   for (int i = 0; rc == LB_OK && i < n; i++) fn(fn_ctx, notes[i].id, notes[i].channel, notes[i].text, notes[i].created_at);
   free(notes);
   return rc;

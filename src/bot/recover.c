@@ -393,6 +393,16 @@ static void close_in_store(bot *b, rtrade *r, store_exit_reason reason, lb_dec f
     LB_WARN("bot", "recovery: close of trade %ld not recorded: %s", r->n, eb.msg);
 }
 
+/* The trade named by the positions row (no open trade in the store) is
+ * closed there already. */
+static bool booked_closed(bot *b, const rtrade *r) {
+  char tid[STORE_ID_MAX];
+  bot_trade_cid(r->n, tid, sizeof tid);
+  store_trade t;
+  lb_errbuf eb;
+  return store_trade_get(b->db, tid, &t, &eb) == LB_OK && t.status == STORE_TRADE_CLOSED;
+}
+
 /* ==== Protecting a position found open ==== */
 
 static lb_dec fallback_stop(bot *b, const lb_symbol_rules *rules, lb_dec entry, bool is_long) {
@@ -534,7 +544,11 @@ static lb_err recover_symbol(bot *b, int sym, rtrade *r, engine_adoption *a, rre
     /* Flat: the trade ended (or never began) while the bot was away. */
     for (int i = 0; i < r->no; i++)
       if (r->o[i].open) cancel_order(b, r->symbol, r->o[i].cid, "its position is closed");
-    if (r->entry_qty > 0 || r->has_t) {
+    if (!r->has_t && booked_closed(b, r)) {
+      /* the positions row, written after the close, was what the kill
+       * lost: the trade's own close is in the database already */
+      LB_INFO("bot", "recovery: trade %ld on %s was booked closed before the restart", r->n, r->symbol);
+    } else if (r->entry_qty > 0 || r->has_t) {
       store_exit_reason why = force ? force : r->exit_qty > 0 ? exit_reason_of(r) : STORE_EXIT_EXTERNAL;
       close_in_store(b, r, why, 0);
       res->closed = true;

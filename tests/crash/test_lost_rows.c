@@ -110,3 +110,40 @@ TEST(crash_adopted_stop_without_its_row_fills_into_the_store) {
   check_store_matches_exsim(&b, &x);
   xsim_stop(&x);
 }
+
+/* The positions row is written after the trade's close: a kill between
+ * the two leaves the row naming a trade the database has closed. */
+TEST(crash_trade_closed_before_the_kill_is_not_closed_again) {
+  xsim x;
+  xsim_start(&x, NULL);
+  lbot b;
+  lbot_init(&b, "lost_rows_flat", &x, NULL);
+  lbot_start(&b, "", true);
+  REQUIRE(step_bars(&x, &b, 300, "closed: BTCUSDT") > 0);
+  const char *row_sql = "SELECT status || ' ' || exit_reason || ' ' || exit_price || ' ' || realized_pnl || ' ' || "
+                        "fees || ' ' || funding || ' ' || closed_at FROM trades WHERE id = 'lb-1-E'";
+  char *before = NULL;
+  for (int i = 0; i < 400 && (!before || strncmp(before, "CLOSED", 6) != 0); i++) {
+    free(before);
+    ms_sleep(5);
+    before = lbot_sql(&b, row_sql);
+  }
+  REQUIRE(before != NULL);
+  CHECK_EQ(lbot_signal(&b, SIGKILL, BOT_WAIT_MS), -1);
+  sql_exec(&b, "UPDATE positions SET state = 'EXITING', trade_id = 'lb-1-E' WHERE symbol = 'BTCUSDT'");
+  lbot_start(&b, "", true);
+  REQUIRE(lbot_wait_log(&b, "recovery done", 2, BOT_WAIT_MS));
+  CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
+  CHECK_EQ(lbot_count(&b, "refused a write"), 0);
+  CHECK_EQ(lbot_count(&b, "closed while levbot was down"), 0);
+  CHECK_EQ(lbot_count(&b, "trade 1 on BTCUSDT was booked closed before the restart"), 1);
+  char *after = lbot_sql(&b, row_sql);
+  CHECK_STREQ(after, before); /* the close the engine booked stands, funding untouched */
+  free(before);
+  free(after);
+  char *state = lbot_sql(&b, "SELECT state FROM positions WHERE symbol = 'BTCUSDT'");
+  CHECK_STREQ(state, "FLAT");
+  free(state);
+  check_store_matches_exsim(&b, &x);
+  xsim_stop(&x);
+}
