@@ -100,8 +100,8 @@ static void check_engine(const lb_config *c, lb_cfg_report *rep) {
                      c->symbols, items[i]);
         break;
       }
-  if (n > 16) /* ENGINE_MAX_SYMBOLS */
-    lb_cfg_error(rep, "SYMBOLS=%s lists %d symbols (allowed: at most 16)", c->symbols, n);
+  if (n > 32) /* ENGINE_MAX_SYMBOLS (src/engine, above core) */
+    lb_cfg_error(rep, "SYMBOLS lists %d symbols (allowed: at most 32): %s", n, c->symbols); /* the list may be cut */
   check_engine_timeframes(c, rep);
   if (c->redflag_rsi_low >= c->redflag_rsi_high)
     lb_cfg_error(rep, "REDFLAG_RSI_LOW=%g is not below REDFLAG_RSI_HIGH=%g", c->redflag_rsi_low,

@@ -112,7 +112,7 @@
 #include "strategy/strategy.h"
 #include "ta/ta.h"
 
-#define ENGINE_MAX_SYMBOLS 16
+#define ENGINE_MAX_SYMBOLS 32 /* also the configuration check's limit (core/config_check.c) */
 
 /* ==== Parameters ==== */
 

@@ -52,7 +52,7 @@
 #include "data/data.h"
 
 #define EX_ID_MAX 40
-#define EX_MAX_SYMBOLS 16
+#define EX_MAX_SYMBOLS 32
 #define EX_REQLOG 4096
 
 /* ==== Options ==== */

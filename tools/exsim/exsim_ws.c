@@ -22,7 +22,8 @@
 
 #include "exsim.h"
 
-#define SESS_STREAMS 32
+#define WS_URI_MAX 4096
+#define SESS_STREAMS (2 * EX_MAX_SYMBOLS) /* a kline and a markPrice stream per symbol */
 #define SESS_QUEUE_MAX 20000
 
 typedef struct sess {
@@ -265,7 +266,8 @@ static void add_streams(sess *s, const char *list) {
 
 /* Decides what a connection is from its path; false = refuse it. */
 static bool route(ex_ws *w, struct lws *wsi, sess *s) {
-  char uri[1024] = "", arg[1024] = "", streams[1024] = "";
+  /* one combined stream of every symbol: about 40 characters each */
+  char uri[WS_URI_MAX] = "", arg[WS_URI_MAX] = "", streams[WS_URI_MAX] = "";
   lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
   for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
     if (strncmp(arg, "streams=", 8) == 0) snprintf(streams, sizeof streams, "%s", arg + 8);
@@ -492,6 +494,7 @@ lb_err ex_ws_start(exsim *e, lb_errbuf *eb) {
   ci.protocols = protocols;
   ci.user = w;
   ci.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+  ci.max_http_header_data = WS_URI_MAX + 1024; /* the request line of a combined stream of every symbol */
   w->ctx = lws_create_context(&ci);
   if (!w->ctx) {
     pthread_mutex_destroy(&w->mu);
