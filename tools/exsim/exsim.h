@@ -191,7 +191,8 @@ typedef struct {
 
 typedef struct {
   long seq;
-  lb_ms time;
+  lb_ms time;       /* server time when answered */
+  int64_t recv_us;  /* wall clock (us) when the request was complete: bench/run's outside latency */
   char method[8];
   char path[48];
   char client_id[EX_ID_MAX];

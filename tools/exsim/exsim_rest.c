@@ -668,9 +668,10 @@ static json_t *requests_json(const exsim *e, long since) {
   long first = e->reqlog_seq - EX_REQLOG > since ? e->reqlog_seq - EX_REQLOG : since;
   for (long s = first; s < e->reqlog_seq; s++) {
     const ex_reqlog *l = &e->reqlog[s % EX_REQLOG];
-    json_array_append_new(a, json_pack("{s:i, s:I, s:s, s:s, s:s, s:i, s:i}", "seq", (int)l->seq, "time",
-                                       (json_int_t)l->time, "method", l->method, "path", l->path,
-                                       "client_id", l->client_id, "status", l->status, "code", l->code));
+    json_array_append_new(a, json_pack("{s:i, s:I, s:I, s:s, s:s, s:s, s:i, s:i}", "seq", (int)l->seq, "time",
+                                       (json_int_t)l->time, "time_us", (json_int_t)l->recv_us, "method",
+                                       l->method, "path", l->path, "client_id", l->client_id, "status",
+                                       l->status, "code", l->code));
   }
   return a;
 }
@@ -801,10 +802,12 @@ static bool verify_timestamp(exsim *e, const ex_params *p, ex_resp *r) {
   return true;
 }
 
-static void log_request(exsim *e, const char *method, const char *path, const ex_params *p, const ex_resp *r) {
+static void log_request(exsim *e, const char *method, const char *path, const ex_params *p, const ex_resp *r,
+                        int64_t recv_us) {
   ex_reqlog *l = &e->reqlog[e->reqlog_seq % EX_REQLOG];
   l->seq = e->reqlog_seq++;
   l->time = ex_server_now(e);
+  l->recv_us = recv_us;
   snprintf(l->method, sizeof l->method, "%s", method);
   snprintf(l->path, sizeof l->path, "%.47s", path);
   const char *cid = ex_param(p, "newClientOrderId");
@@ -817,7 +820,7 @@ static void log_request(exsim *e, const char *method, const char *path, const ex
 
 /* The API path: returns the added latency to apply after unlocking. */
 static lb_ms api(exsim *e, struct MHD_Connection *con, const char *method, const char *path, char *query,
-                 char *body, ex_resp *r) {
+                 char *body, ex_resp *r, int64_t recv_us) {
   const ex_route *rt = NULL;
   bool path_known = false;
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
@@ -906,7 +909,7 @@ static lb_ms api(exsim *e, struct MHD_Connection *con, const char *method, const
                         "Timeout waiting for response from backend server. Send status unknown; execution status unknown.");
   }
 done:
-  log_request(e, method, path, &p, r);
+  log_request(e, method, path, &p, r, recv_us);
   return latency;
 }
 
@@ -959,9 +962,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
   ex_resp r = {.status = 500, .retry_after = -1};
   bool api_call = strncmp(path, "/_exsim/", 8) != 0;
   lb_ms latency = 0;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t recv_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
   pthread_mutex_lock(&e->mu);
   if (api_call) {
-    latency = api(e, con, method, path, query, body, &r);
+    latency = api(e, con, method, path, query, body, &r, recv_us);
   } else {
     ex_params p = {0};
     parse_params(query, &p);
