@@ -18,14 +18,14 @@
 TEST(exsim_serves_27_symbols_on_one_combined_stream) {
   char data[1024];
   snprintf(data, sizeof data, "%s", lbt_source_path("data/binance-um/BTCUSDT-1m-2022-05-05.csv"));
-  static char args[NSYM][1100];
+  static char args[NSYM][sizeof data + 32];
   const char *extra[2 * NSYM + 1];
   char syms[NSYM][24];
   const char *sym_ptr[NSYM];
   for (int i = 0; i < NSYM; i++) {
     snprintf(syms[i], sizeof syms[i], "S%02dUSDT", i);
     sym_ptr[i] = syms[i];
-    snprintf(args[i], sizeof args[i], "%s=%s", syms[i], data);
+    snprintf(args[i], sizeof args[i], "%.23s=%s", syms[i], data); /* bounds for -Wformat-truncation */
     extra[2 * i] = "--data";
     extra[2 * i + 1] = args[i];
   }
