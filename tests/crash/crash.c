@@ -337,16 +337,20 @@ static bool step_until(crash *k, int max_bars, long mark, const char *a, const c
 
 /* ==== Killing ==== */
 
-static void kill_bot(crash *k, int kind) {
+/* kind: the moment aimed at; at: false when it did not come (a fallback). */
+static void kill_at(crash *k, int kind, bool at) {
   REQUIRE(k->b.pid > 0);
   CHECK_EQ(lbot_signal(&k->b, SIGKILL, BOT_WAIT_MS), -1);
   run_ended(k, true);
   k->c->kills++;
   k->c->kills_by_kind[kind]++;
-  if (kind == K_STOP_OK) k->c->kills_after_stop++;
-  if (kind == K_RECOVERY) k->c->kills_in_recovery++;
+  if (!at) k->c->fallbacks++;
+  if (kind == K_STOP_OK && at) k->c->kills_after_stop++;
+  if (kind == K_RECOVERY && at) k->c->kills_in_recovery++;
   if (bare_now(k)) k->c->kills_unprotected++;
 }
+
+static void kill_bot(crash *k, int kind) { kill_at(k, kind, true); }
 
 /* The bot died on its own while running (not at start): a failure unless
  * it is a fault the variant provokes; restarted like a service. */
@@ -385,17 +389,13 @@ static bool make_flat(crash *k) {
 /* Steps until the line, then kills; where it stands if it does not come. */
 static void kill_on(crash *k, int kind, const char *a, const char *b, int max_bars) {
   long mark = run_log_len(k);
-  if (!step_until(k, max_bars, mark, a, b, false)) {
-    if (bot_gone(k)) return died(k);
-    k->c->fallbacks++;
-  }
-  kill_bot(k, kind);
+  bool at = step_until(k, max_bars, mark, a, b, false);
+  if (!at && bot_gone(k)) return died(k);
+  kill_at(k, kind, at);
 }
 
 static void kill_between(crash *k) {
-  if (!make_flat(k)) {
-    if (bot_gone(k)) return died(k);
-  }
+  if (!make_flat(k) && bot_gone(k)) return died(k);
   faults(k, HOLD_ENTRY);
   long mark = run_log_len(k);
   bool hit = step_until(k, MOMENT_BARS + 200, mark, "entry sent: ", NULL, false);
@@ -404,10 +404,8 @@ static void kill_between(crash *k) {
   else if (bot_gone(k)) {
     faults(k, RELEASE_ENTRY);
     return died(k);
-  } else {
-    k->c->fallbacks++;
   }
-  kill_bot(k, K_BETWEEN);
+  kill_at(k, K_BETWEEN, hit);
   faults(k, RELEASE_ENTRY);
 }
 
@@ -415,8 +413,7 @@ static void kill_closing(crash *k) {
   long mark = run_log_len(k);
   if (!in_position(k) && !step_until(k, MOMENT_BARS, mark, " opened: ", NULL, true)) {
     if (bot_gone(k)) return died(k);
-    k->c->fallbacks++;
-    return kill_bot(k, K_CLOSING);
+    return kill_at(k, K_CLOSING, false);
   }
   mark = run_log_len(k);
   control_close(k);
@@ -457,8 +454,7 @@ static bool kill_in_recovery(crash *k) {
     bool at = pick < 4 ? log_has(k, 0, needles[pick], NULL) : lb_time_mono_ms() - t0 >= delay;
     bool late = log_has(k, 0, "running: ", NULL);
     if (at || late) {
-      if (!at) k->c->fallbacks++;
-      kill_bot(k, K_RECOVERY);
+      kill_at(k, K_RECOVERY, at);
       return true;
     }
     ms_sleep(1);
@@ -710,7 +706,7 @@ void crash_run(const crash_opts *o, crash_counts *out) {
       pg_outage_at = -1;
       pg_ctl(k, "stop -m fast");
       k->pg_down = true;
-      out->pg_restarts++;
+      out->pg_outages++;
       int bars = rint_in(k, 0, 3); /* its writes queue and go to the journal meanwhile */
       for (int i = 0; i < bars; i++)
         if (step_bar(k, 0, NULL, NULL, false) != STEP_OK) break;
@@ -750,9 +746,9 @@ void crash_run(const crash_opts *o, crash_counts *out) {
          "confirmation, %d inside recovery; ",
          o->name, out->kills, out->kills_unprotected, out->kills_after_stop, out->kills_in_recovery);
   for (int i = 0; i < K__COUNT; i++) printf("%s%s %d", i ? ", " : "", kind_names[i], out->kills_by_kind[i]);
-  printf("; %d moments that did not come in time), %d restarts (%d failed starts restarted), %d PostgreSQL "
-         "restarts\n",
-         out->fallbacks, out->restarts, out->failed_starts, out->pg_restarts);
+  printf("; %d moments that did not come in time), %d restarts (%d failed starts restarted), PostgreSQL "
+         "restarted %d times under the bot and down across %d kills\n",
+         out->fallbacks, out->restarts, out->failed_starts, out->pg_restarts, out->pg_outages);
   printf("    crash %s: %ld trades (%ld entry orders), %ld fills checked, %d unprotected intervals: longest "
          "%lld ms inside one bot process (bound %lld ms; recovery cycles: longest %lld ms, median %lld ms), %lld ms "
          "with the time the bot was dead; %d bars stepped (%d slow, %d while down); %.1f s\n",

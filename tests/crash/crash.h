@@ -60,7 +60,8 @@ typedef struct {
   int fallbacks;           /* a moment that did not come in time: killed where it stood */
   int restarts;            /* starts after the first */
   int failed_starts;       /* starts that exited on their own (exit 5/6: restarted) */
-  int pg_restarts;
+  int pg_restarts;          /* PostgreSQL restarted under the running bot */
+  int pg_outages;           /* PostgreSQL stopped across a kill and a refused start */
   int bars, slow_bars, down_bars;
   long trades, entries, fills;
   int intervals;           /* unprotected intervals on exsim */

@@ -76,6 +76,7 @@ TEST(crash_50_kills_with_postgresql_restarted_mid_run) {
   crash_run(&o, &c);
   expect_coverage(&c);
   CHECK(c.pg_restarts >= 1);
+  CHECK_EQ(c.pg_outages, 1);
   snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
   pg_admin(sql);
 }
