@@ -371,8 +371,6 @@ static xchg_kind build_order(const xchg_order_req *r, bool algo, lb_buf *q, xchg
   return XCHG_OK;
 }
 
-/* Fee and realized PnL of a filled order from its trades (best effort:
- * the user-data stream reports them too). */
 /* The fee and realized PnL of a filled order, from the trade history.  A
  * failed read, or a history that does not cover the filled quantity yet
  * (the trade list can lag the order's answer), is read again: a fill
@@ -576,23 +574,26 @@ static xchg_kind op_open_orders(xchg *x, const char *symbol, xchg_order *out, in
   return XCHG_OK;
 }
 
-/* Client id of a trade's order: from the cache, else GET /fapi/v1/order. */
-static void fill_client_id(bn *b, xchg_fill *f, long long order_id) {
+/* Client id of a trade's order: from the cache, else GET /fapi/v1/order.
+ * A failed lookup fails the whole read: a fill left without its client id
+ * would pass for another account user's and stay out of our books (the
+ * crash test met it: an entry's fill lost to one injected 503). */
+static xchg_kind fill_client_id(bn *b, xchg_fill *f, long long order_id, xchg_error *err) {
   const char *c = oid_find(b, order_id);
   if (c) {
     snprintf(f->client_id, sizeof f->client_id, "%s", c);
-    return;
+    return XCHG_OK;
   }
   lb_buf q;
   lb_buf_init(&q);
   bn_param(&q, "symbol", f->symbol);
   bn_param_long(&q, "orderId", order_id);
   json_t *j;
-  xchg_error e;
   xchg_order o;
-  if (call(b, BN_GET, "/fapi/v1/order", &q, BN_F_SIGNED, 1, &j, &e) != XCHG_OK) return;
-  if (parse_any_order(b, j, false, &o, &e) == XCHG_OK)
-    snprintf(f->client_id, sizeof f->client_id, "%s", o.client_id);
+  xchg_kind k = call(b, BN_GET, "/fapi/v1/order", &q, BN_F_SIGNED, 1, &j, err);
+  if (k == XCHG_OK) k = parse_any_order(b, j, false, &o, err);
+  if (k == XCHG_OK) snprintf(f->client_id, sizeof f->client_id, "%s", o.client_id);
+  return k;
 }
 
 static xchg_kind fills_of(bn *b, const char *symbol, lb_ms since, xchg_fill *out, int max, int *n,
@@ -620,7 +621,11 @@ static xchg_kind fills_of(bn *b, const char *symbol, lb_ms since, xchg_fill *out
       lb_errbuf eb;
       if (bn_parse_fill(t, &out[*n], &oid, &eb) != LB_OK) return parse_failed(j, err, "userTrades", &eb);
       if (out[*n].time > last) last = out[*n].time;
-      fill_client_id(b, &out[*n], oid);
+      xchg_kind ck = fill_client_id(b, &out[*n], oid, err);
+      if (ck != XCHG_OK) {
+        json_decref(j);
+        return ck;
+      }
       (*n)++;
     }
     json_decref(j);
