@@ -463,6 +463,18 @@ char *lbot_sql(const lbot *b, const char *sql) {
   return res;
 }
 
+void lbot_sql_exec(const lbot *b, const char *sql) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/bot.db", b->dir);
+  sqlite3 *db = NULL;
+  REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+  char *err = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+  if (rc != SQLITE_OK) lbt_fail(__FILE__, __LINE__, "%s: %s", sql, err ? err : "?");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
 long lbot_sql_long(const lbot *b, const char *sql) {
   char *v = lbot_sql(b, sql);
   long n = v ? strtol(v, NULL, 10) : -1;

@@ -94,6 +94,9 @@ void check_store_matches_exsim(lbot *b, xsim *x);
 /* One SQL value from the bot's SQLite database (malloc()ed text, or NULL). */
 char *lbot_sql(const lbot *b, const char *sql);
 long lbot_sql_long(const lbot *b, const char *sql);
+/* Runs a statement on the bot's SQLite file (what an operator's UPDATE, an
+ * old levbot or a lost write leaves); fails the test if it fails. */
+void lbot_sql_exec(const lbot *b, const char *sql);
 
 void ms_sleep(int ms);
 

@@ -9,25 +9,11 @@
  * before migration 4), never count them as 0.
  */
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "unit.h"
-
-/* What an operator's UPDATE (or an old levbot) leaves: run on the bot's SQLite file. */
-static void sql_exec(const lbot *b, const char *sql) {
-  char path[700];
-  snprintf(path, sizeof path, "%s/bot.db", b->dir);
-  sqlite3 *db = NULL;
-  REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
-  char *err = NULL;
-  int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-  if (rc != SQLITE_OK) lbt_fail(__FILE__, __LINE__, "%s: %s", sql, err ? err : "?");
-  sqlite3_free(err);
-  sqlite3_close(db);
-}
 
 static json_t *report_json(lbot *b, char **text) {
   char path[800], args[1024];
@@ -129,7 +115,7 @@ TEST(bot_report_shows_the_planned_r_of_trades_whose_stop_trailed) {
 
   /* A trade recorded without its plan (before migration 4) is left out of
    * the R figures, and they say over how many trades they are. */
-  sql_exec(&b, "UPDATE trades SET initial_stop = NULL, loss_at_stop = NULL, planned_rr = NULL "
+  lbot_sql_exec(&b, "UPDATE trades SET initial_stop = NULL, loss_at_stop = NULL, planned_rr = NULL "
                "WHERE id = (SELECT id FROM trades WHERE status = 'CLOSED' ORDER BY closed_at, id "
                "LIMIT 1)");
   r = report_json(&b, &text);
@@ -149,7 +135,7 @@ TEST(bot_report_shows_the_planned_r_of_trades_whose_stop_trailed) {
   json_decref(r);
 
   /* None recorded: unknown, not 0. */
-  sql_exec(&b, "UPDATE trades SET initial_stop = NULL, loss_at_stop = NULL, planned_rr = NULL");
+  lbot_sql_exec(&b, "UPDATE trades SET initial_stop = NULL, loss_at_stop = NULL, planned_rr = NULL");
   r = report_json(&b, &text);
   CHECK_CONTAINS(text_line(text, "Average R:R", rr_db, sizeof rr_db),
                  "unknown planned  (R unknown realized on average)");

@@ -10,24 +10,11 @@
  * are deleted from its SQLite database before the restart.
  */
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "unit.h"
-
-static void sql_exec(const lbot *b, const char *sql) {
-  char path[700];
-  snprintf(path, sizeof path, "%s/bot.db", b->dir);
-  sqlite3 *db = NULL;
-  REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
-  char *err = NULL;
-  int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-  if (rc != SQLITE_OK) lbt_fail(__FILE__, __LINE__, "%s: %s", sql, err ? err : "?");
-  sqlite3_free(err);
-  sqlite3_close(db);
-}
 
 /* A trade with its stop and take-profit on exsim, the bot killed, and the
  * two orders' rows gone from its database. */
@@ -38,7 +25,7 @@ static void trade_then_lose_rows(xsim *x, lbot *b, const char *name) {
   REQUIRE(step_bars(x, b, 200, "order answered: cid=lb-1-T") >= 0);
   REQUIRE(lbot_wait_log(b, "order answered: cid=lb-1-T", 1, BOT_WAIT_MS));
   CHECK_EQ(lbot_signal(b, SIGKILL, BOT_WAIT_MS), -1);
-  sql_exec(b, "DELETE FROM orders WHERE client_id IN ('lb-1-S1', 'lb-1-T')");
+  lbot_sql_exec(b, "DELETE FROM orders WHERE client_id IN ('lb-1-S1', 'lb-1-T')");
   CHECK_EQ(lbot_sql_long(b, "SELECT COUNT(*) FROM orders WHERE client_id IN ('lb-1-S1', 'lb-1-T')"), 0);
 }
 
@@ -130,7 +117,7 @@ TEST(crash_trade_closed_before_the_kill_is_not_closed_again) {
   }
   REQUIRE(before != NULL);
   CHECK_EQ(lbot_signal(&b, SIGKILL, BOT_WAIT_MS), -1);
-  sql_exec(&b, "UPDATE positions SET state = 'EXITING', trade_id = 'lb-1-E' WHERE symbol = 'BTCUSDT'");
+  lbot_sql_exec(&b, "UPDATE positions SET state = 'EXITING', trade_id = 'lb-1-E' WHERE symbol = 'BTCUSDT'");
   lbot_start(&b, "", true);
   REQUIRE(lbot_wait_log(&b, "recovery done", 2, BOT_WAIT_MS));
   CHECK_EQ(lbot_signal(&b, SIGTERM, BOT_WAIT_MS), 0);
