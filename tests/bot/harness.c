@@ -475,6 +475,19 @@ void lbot_sql_exec(const lbot *b, const char *sql) {
   sqlite3_close(db);
 }
 
+bool lbot_pg_admin(const char *sql) {
+  PGconn *c = PQconnectdb(getenv("LEVBOT_TEST_PG_URL"));
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  if (ok) {
+    PGresult *r = PQexec(c, sql);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) printf("    %s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+  }
+  PQfinish(c);
+  return ok;
+}
+
 long lbot_sql_long(const lbot *b, const char *sql) {
   char *v = lbot_sql(b, sql);
   long n = v ? strtol(v, NULL, 10) : -1;

@@ -97,6 +97,9 @@ long lbot_sql_long(const lbot *b, const char *sql);
 /* Runs a statement on the bot's SQLite file (what an operator's UPDATE, an
  * old levbot or a lost write leaves); fails the test if it fails. */
 void lbot_sql_exec(const lbot *b, const char *sql);
+/* Runs an administrative statement (CREATE/DROP DATABASE) on the server of
+ * LEVBOT_TEST_PG_URL; false (and the error printed) if it failed. */
+bool lbot_pg_admin(const char *sql);
 
 void ms_sleep(int ms);
 

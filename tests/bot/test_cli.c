@@ -3,7 +3,6 @@
  * The figures are checked against the database itself (read here with
  * SQLite's or libpq's own API), not against the bot's output.
  */
-#include <libpq-fe.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,19 +102,6 @@ TEST(bot_status_works_beside_a_running_bot) {
 
 /* ==== PostgreSQL ==== */
 
-static bool pg_admin(const char *sql) {
-  PGconn *c = PQconnectdb(getenv("LEVBOT_TEST_PG_URL"));
-  bool ok = PQstatus(c) == CONNECTION_OK;
-  if (ok) {
-    PGresult *r = PQexec(c, sql);
-    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) printf("    %s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-  }
-  PQfinish(c);
-  return ok;
-}
-
 TEST(bot_live_on_postgresql_keeps_the_same_ledger) {
   const char *base = getenv("LEVBOT_TEST_PG_URL");
   if (!base || !*base)
@@ -123,9 +109,9 @@ TEST(bot_live_on_postgresql_keeps_the_same_ledger) {
   char name[64], url[1024], sql[128];
   snprintf(name, sizeof name, "lbbot_%ld", (long)getpid());
   snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-  pg_admin(sql);
+  lbot_pg_admin(sql);
   snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-  REQUIRE(pg_admin(sql));
+  REQUIRE(lbot_pg_admin(sql));
   /* the same URL with the database replaced */
   snprintf(url, sizeof url, "%s", base);
   char *slash = strrchr(url, '/');
@@ -150,7 +136,7 @@ TEST(bot_live_on_postgresql_keeps_the_same_ledger) {
   check_store_matches_exsim(&b, &x);
   xsim_stop(&x);
   snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-  pg_admin(sql);
+  lbot_pg_admin(sql);
 }
 
 TEST(bot_second_signal_exits_at_once_while_the_first_one_drains) {

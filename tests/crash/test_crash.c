@@ -6,13 +6,13 @@
  * trades were made and fills compared.  The checks against exsim's ground
  * truth are inside crash_run (docs/crash.md).
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "crash.h"
+#include "harness.h"
 #include "unit.h"
 
 #define KILLS 50
@@ -43,19 +43,6 @@ TEST(crash_50_kills_under_exchange_faults_leave_no_position_unprotected) {
 
 /* ==== PostgreSQL ==== */
 
-static bool pg_admin(const char *sql) {
-  PGconn *c = PQconnectdb(getenv("LEVBOT_TEST_PG_URL"));
-  bool ok = PQstatus(c) == CONNECTION_OK;
-  if (ok) {
-    PGresult *r = PQexec(c, sql);
-    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) printf("    %s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-  }
-  PQfinish(c);
-  return ok;
-}
-
 TEST(crash_50_kills_with_postgresql_restarted_mid_run) {
   const char *base = getenv("LEVBOT_TEST_PG_URL"), *ctl = getenv("LEVBOT_TEST_PG_CTL");
   if (!base || !*base || !ctl || !*ctl)
@@ -63,9 +50,9 @@ TEST(crash_50_kills_with_postgresql_restarted_mid_run) {
   char name[64], url[1024], sql[128];
   snprintf(name, sizeof name, "lbcrash_%ld", (long)getpid());
   snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-  pg_admin(sql);
+  lbot_pg_admin(sql);
   snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-  REQUIRE(pg_admin(sql));
+  REQUIRE(lbot_pg_admin(sql));
   snprintf(url, sizeof url, "%s", base); /* the same URL, another database */
   char *slash = strrchr(url, '/');
   REQUIRE(slash != NULL);
@@ -78,5 +65,5 @@ TEST(crash_50_kills_with_postgresql_restarted_mid_run) {
   CHECK(c.pg_restarts >= 1);
   CHECK_EQ(c.pg_outages, 1);
   snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-  pg_admin(sql);
+  lbot_pg_admin(sql);
 }
