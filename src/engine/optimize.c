@@ -8,6 +8,7 @@
  * statistics): the optimizer adds the loop and the ranking, nothing else.
  */
 #include "engine/optimize.h"
+#include "engine/report_int.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -533,54 +534,8 @@ void engine_opt_print(const engine_opt_outcome *o, const engine_opt_grid *g, con
 
 /* ==== JSON ==== */
 
-static json_t *jreal(double x) { return isfinite(x) ? json_real(x) : json_null(); }
-
-static json_t *jmoney(lb_dec d) {
-  char b[LB_DEC_STRLEN];
-  lb_dec_fmt(d, b, sizeof b);
-  return json_string(b);
-}
-
-static json_t *jtime(lb_ms t) {
-  char b[LB_TIME_ISO_LEN];
-  lb_time_fmt_iso(t, b, sizeof b);
-  return json_string(b);
-}
-
-/* The figures under the names of `levbot backtest --json`'s summary. */
-static json_t *jstats(const engine_stats *s) {
-  json_t *o = json_object();
-  json_object_set_new(o, "trades", json_integer(s->all.trades));
-  json_object_set_new(o, "wins", json_integer(s->all.wins));
-  json_object_set_new(o, "draws", json_integer(s->all.draws));
-  json_object_set_new(o, "losses", json_integer(s->all.losses));
-  json_object_set_new(o, "win_rate", jreal(s->win_rate));
-  json_object_set_new(o, "initial_capital", jmoney(s->initial));
-  json_object_set_new(o, "final_capital", jmoney(s->final_capital));
-  json_object_set_new(o, "final_equity", jmoney(s->final_equity));
-  json_object_set_new(o, "total_profit", jmoney(total_profit(s)));
-  json_object_set_new(o, "total_profit_pct", jreal(s->total_profit_pct * 100));
-  json_object_set_new(o, "net_closed_trades", jmoney(s->net_closed));
-  json_object_set_new(o, "fees", jmoney(s->fees));
-  json_object_set_new(o, "funding", jmoney(s->funding));
-  json_object_set_new(o, "profit_factor", jreal(s->profit_factor));
-  json_object_set_new(o, "expectancy", jreal(s->expectancy_usd));
-  json_object_set_new(o, "expectancy_r", jreal(s->expectancy_r));
-  json_object_set_new(o, "sharpe", jreal(s->sharpe));
-  json_object_set_new(o, "sortino", jreal(s->sortino));
-  json_object_set_new(o, "calmar", jreal(s->calmar));
-  json_object_set_new(o, "cagr_pct", jreal(s->cagr * 100));
-  json_object_set_new(o, "max_drawdown", jreal(s->dd.max_dd_abs));
-  json_object_set_new(o, "max_drawdown_pct", jreal(s->dd.max_dd * 100));
-  json_object_set_new(o, "exposure_pct", jreal(s->exposure * 100));
-  json_object_set_new(o, "liquidations", json_integer(s->liquidations));
-  json_object_set_new(o, "breaker_trips", json_integer(s->breaker_trips));
-  json_object_set_new(o, "open_trades", json_integer(s->open_trades));
-  return o;
-}
-
 static json_t *jspan(lb_ms a, lb_ms b) {
-  return json_pack("{s:o, s:o}", "from", jtime(a), "to", jtime(b));
+  return json_pack("{s:o, s:o}", "from", engine_json_time(a), "to", engine_json_time(b));
 }
 
 static json_t *jresult(const engine_opt_outcome *o, const engine_opt_grid *g, const engine_opt_params *p,
@@ -595,9 +550,9 @@ static json_t *jresult(const engine_opt_outcome *o, const engine_opt_grid *g, co
   json_object_set_new(j, "params", params);
   json_object_set_new(j, "ranked_last_few_trades", json_boolean(!r->failed && r->train.all.trades < p->min_trades));
   json_object_set_new(j, "error", r->failed ? json_string(r->error) : json_null());
-  json_object_set_new(j, o->split ? "train" : "result", r->failed ? json_null() : jstats(&r->train));
+  json_object_set_new(j, o->split ? "train" : "result", r->failed ? json_null() : engine_stats_json(&r->train, NULL));
   if (o->split) {
-    json_object_set_new(j, "held_out", r->failed ? json_null() : jstats(&r->test));
+    json_object_set_new(j, "held_out", r->failed ? json_null() : engine_stats_json(&r->test, NULL));
     json_object_set_new(j, "held_out_rank", json_integer(r->rank_test));
   }
   return j;

@@ -7,6 +7,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "engine/report.h"
 
 #define ENGINE_CURVE_MAX 2048   /* equity curve buckets kept */
@@ -66,5 +68,17 @@ struct engine_report {
 };
 
 void engine_group_add(engine_group *g, const engine_trade *t);
+
+/* JSON values as every engine rendering writes them (report_out.c):
+ * money as exact decimal text, a non-finite real as null, time as ISO
+ * 8601 UTC (0: null). */
+json_t *engine_json_money(lb_dec d);
+json_t *engine_json_real(double x);
+json_t *engine_json_time(lb_ms t);
+
+/* The summary figures under the names of `levbot backtest --json`.  With
+ * the report r, all of them; with r NULL (levbot optimize's rows), those
+ * the statistics alone give, in the same order and with the same rules. */
+json_t *engine_stats_json(const engine_stats *s, const engine_report *r);
 
 #endif

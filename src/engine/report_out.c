@@ -353,27 +353,27 @@ void engine_report_print(const engine_report *r, FILE *f, unsigned breakdown) {
 
 /* ==== JSON ==== */
 
-static json_t *jmoney(lb_dec d) {
+json_t *engine_json_money(lb_dec d) {
   char b[LB_DEC_STRLEN];
   return json_string(exact(d, b, sizeof b));
 }
 
-static json_t *jreal(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+json_t *engine_json_real(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
-/* A plan figure: 0 means unknown (a recorded trade without its plan): null. */
-static json_t *jplan_money(lb_dec d) { return d > 0 ? jmoney(d) : json_null(); }
-static json_t *jplan_real(double x) { return x > 0 ? jreal(x) : json_null(); }
-
-static json_t *jtime(lb_ms t) {
+json_t *engine_json_time(lb_ms t) {
   char b[LB_TIME_ISO_LEN];
   return t ? json_string(iso(t, b, sizeof b)) : json_null();
 }
 
+/* A plan figure: 0 means unknown (a recorded trade without its plan): null. */
+static json_t *jplan_money(lb_dec d) { return d > 0 ? engine_json_money(d) : json_null(); }
+static json_t *jplan_real(double x) { return x > 0 ? engine_json_real(x) : json_null(); }
+
 static json_t *jgroup(const engine_group *g) {
   return json_pack("{s:i, s:i, s:i, s:i, s:o, s:o, s:o, s:I}", "trades", g->trades, "wins", g->wins,
-                   "draws", g->draws, "losses", g->losses, "net", jmoney(g->net), "gross_profit",
-                   jmoney(g->gross_profit), "gross_loss", jmoney(g->gross_loss), "avg_duration_min",
-                   (json_int_t)(g->trades ? g->duration_sum / g->trades / LB_MS_MINUTE : 0));
+                   "draws", g->draws, "losses", g->losses, "net", engine_json_money(g->net), "gross_profit",
+                   engine_json_money(g->gross_profit), "gross_loss", engine_json_money(g->gross_loss),
+                   "avg_duration_min", (json_int_t)(g->trades ? g->duration_sum / g->trades / LB_MS_MINUTE : 0));
 }
 
 static json_t *jtrade(const engine_trade *t, bool open, lb_dec mark, lb_dec unreal) {
@@ -382,31 +382,31 @@ static json_t *jtrade(const engine_trade *t, bool open, lb_dec mark, lb_dec unre
   json_object_set_new(o, "symbol", json_string(t->symbol));
   json_object_set_new(o, "side", json_string(side_name(t->side)));
   json_object_set_new(o, "leverage", json_integer(t->leverage));
-  json_object_set_new(o, "entry_time", jtime(t->entry_time));
-  json_object_set_new(o, "exit_time", open ? json_null() : jtime(t->exit_time));
-  json_object_set_new(o, "qty", jmoney(t->qty));
-  json_object_set_new(o, "entry_price", jmoney(t->entry_price));
-  json_object_set_new(o, "exit_price", open ? json_null() : jmoney(t->exit_price));
+  json_object_set_new(o, "entry_time", engine_json_time(t->entry_time));
+  json_object_set_new(o, "exit_time", open ? json_null() : engine_json_time(t->exit_time));
+  json_object_set_new(o, "qty", engine_json_money(t->qty));
+  json_object_set_new(o, "entry_price", engine_json_money(t->entry_price));
+  json_object_set_new(o, "exit_price", open ? json_null() : engine_json_money(t->exit_price));
   json_object_set_new(o, "initial_stop", jplan_money(t->initial_stop));
-  json_object_set_new(o, "stop", jmoney(t->stop));
-  json_object_set_new(o, "take_profit", jmoney(t->take_profit));
-  json_object_set_new(o, "liquidation", jmoney(t->liquidation));
-  json_object_set_new(o, "margin", jmoney(t->margin));
-  json_object_set_new(o, "realized_pnl", jmoney(t->realized_pnl));
-  json_object_set_new(o, "fees", jmoney(t->fees));
-  json_object_set_new(o, "funding", jmoney(t->funding));
-  json_object_set_new(o, "net_pnl", jmoney(engine_trade_net(t)));
+  json_object_set_new(o, "stop", engine_json_money(t->stop));
+  json_object_set_new(o, "take_profit", engine_json_money(t->take_profit));
+  json_object_set_new(o, "liquidation", engine_json_money(t->liquidation));
+  json_object_set_new(o, "margin", engine_json_money(t->margin));
+  json_object_set_new(o, "realized_pnl", engine_json_money(t->realized_pnl));
+  json_object_set_new(o, "fees", engine_json_money(t->fees));
+  json_object_set_new(o, "funding", engine_json_money(t->funding));
+  json_object_set_new(o, "net_pnl", engine_json_money(engine_trade_net(t)));
   json_object_set_new(o, "loss_at_stop", jplan_money(t->loss_at_stop));
-  json_object_set_new(o, "capital_at_entry", jmoney(t->capital_at_entry));
+  json_object_set_new(o, "capital_at_entry", engine_json_money(t->capital_at_entry));
   json_object_set_new(o, "planned_rr", jplan_real(t->planned_rr));
-  json_object_set_new(o, "confidence", jreal(t->confidence));
+  json_object_set_new(o, "confidence", engine_json_real(t->confidence));
   json_object_set_new(o, "regime", json_string(lb_regime_name(t->regime)));
   json_object_set_new(o, "exit_reason", json_string(open ? "open" : engine_exit_name(t->exit_reason)));
   json_object_set_new(o, "stop_moves", json_integer(t->stop_moves));
   json_object_set_new(o, "gap_exit", json_boolean(t->gap_exit));
   if (open) {
-    json_object_set_new(o, "mark", jmoney(mark));
-    json_object_set_new(o, "unrealized_pnl", jmoney(unreal));
+    json_object_set_new(o, "mark", engine_json_money(mark));
+    json_object_set_new(o, "unrealized_pnl", engine_json_money(unreal));
   }
   return o;
 }
@@ -420,61 +420,67 @@ static json_t *jbreakdown(const engine_report *r, unsigned kind) {
     lb_time_fmt_date(p[i].start, d, sizeof d);
     json_t *o = jgroup(&p[i].g);
     json_object_set_new(o, "start", json_string(d));
-    json_object_set_new(o, "equity", jreal(p[i].equity));
+    json_object_set_new(o, "equity", engine_json_real(p[i].equity));
     json_array_append_new(a, o);
   }
   free(p);
   return a;
 }
 
-static json_t *jsummary(const engine_report *r, const engine_stats *s) {
+json_t *engine_stats_json(const engine_stats *s, const engine_report *r) {
   json_t *o = json_object();
   json_object_set_new(o, "trades", json_integer(s->all.trades));
   json_object_set_new(o, "wins", json_integer(s->all.wins));
   json_object_set_new(o, "draws", json_integer(s->all.draws));
   json_object_set_new(o, "losses", json_integer(s->all.losses));
-  json_object_set_new(o, "win_rate", jreal(s->win_rate));
-  json_object_set_new(o, "initial_capital", jmoney(s->initial));
-  json_object_set_new(o, "final_capital", jmoney(s->final_capital));
-  json_object_set_new(o, "final_equity", jmoney(s->final_equity));
-  json_object_set_new(o, "total_profit", jmoney(s->final_capital - s->initial));
-  json_object_set_new(o, "total_profit_pct", jreal(s->total_profit_pct * 100));
-  json_object_set_new(o, "net_closed_trades", jmoney(s->net_closed));
-  json_object_set_new(o, "realized_pnl", jmoney(r->led.realized));
-  json_object_set_new(o, "fees", jmoney(s->fees));
-  json_object_set_new(o, "funding", jmoney(s->funding));
-  json_object_set_new(o, "avg_profit", jreal(s->avg_profit_usd));
-  json_object_set_new(o, "avg_profit_pct", jreal(s->avg_profit_pct * 100));
-  json_object_set_new(o, "gross_profit", jmoney(s->all.gross_profit));
-  json_object_set_new(o, "gross_loss", jmoney(s->all.gross_loss));
-  json_object_set_new(o, "profit_factor", jreal(s->profit_factor));
-  json_object_set_new(o, "expectancy", jreal(s->expectancy_usd));
-  json_object_set_new(o, "expectancy_r", s->r_known ? jreal(s->expectancy_r) : json_null());
-  json_object_set_new(o, "avg_planned_rr", jplan_real(s->avg_planned_rr));
-  json_object_set_new(o, "sharpe", jreal(s->sharpe));
-  json_object_set_new(o, "sortino", jreal(s->sortino));
-  json_object_set_new(o, "calmar", jreal(s->calmar));
-  json_object_set_new(o, "cagr_pct", jreal(s->cagr * 100));
-  json_object_set_new(o, "max_drawdown", jreal(s->dd.max_dd_abs));
-  json_object_set_new(o, "max_drawdown_pct", jreal(s->dd.max_dd * 100));
-  json_object_set_new(o, "max_drawdown_start", s->dd.max_dd > 0 ? jtime(s->dd.dd_start) : json_null());
-  json_object_set_new(o, "max_drawdown_end", s->dd.max_dd > 0 ? jtime(s->dd.dd_end) : json_null());
-  json_object_set_new(o, "max_drawdown_usd", jmoney(s->max_dd_usd));
-  json_object_set_new(o, "max_consecutive_wins", json_integer(s->max_consec_wins));
-  json_object_set_new(o, "max_consecutive_losses", json_integer(s->max_consec_losses));
-  json_object_set_new(o, "best_trade", s->best >= 0 ? json_integer(r->trades[s->best].id) : json_null());
-  json_object_set_new(o, "worst_trade", s->worst >= 0 ? json_integer(r->trades[s->worst].id) : json_null());
-  json_object_set_new(o, "avg_duration_min", json_integer(s->avg_duration / LB_MS_MINUTE));
-  json_object_set_new(o, "avg_win_duration_min", json_integer(s->avg_win_duration / LB_MS_MINUTE));
-  json_object_set_new(o, "avg_loss_duration_min", json_integer(s->avg_loss_duration / LB_MS_MINUTE));
-  json_object_set_new(o, "exposure_pct", jreal(s->exposure * 100));
+  json_object_set_new(o, "win_rate", engine_json_real(s->win_rate));
+  json_object_set_new(o, "initial_capital", engine_json_money(s->initial));
+  json_object_set_new(o, "final_capital", engine_json_money(s->final_capital));
+  json_object_set_new(o, "final_equity", engine_json_money(s->final_equity));
+  json_object_set_new(o, "total_profit", engine_json_money(s->final_capital - s->initial));
+  json_object_set_new(o, "total_profit_pct", engine_json_real(s->total_profit_pct * 100));
+  json_object_set_new(o, "net_closed_trades", engine_json_money(s->net_closed));
+  if (r) json_object_set_new(o, "realized_pnl", engine_json_money(r->led.realized));
+  json_object_set_new(o, "fees", engine_json_money(s->fees));
+  json_object_set_new(o, "funding", engine_json_money(s->funding));
+  if (r) {
+    json_object_set_new(o, "avg_profit", engine_json_real(s->avg_profit_usd));
+    json_object_set_new(o, "avg_profit_pct", engine_json_real(s->avg_profit_pct * 100));
+    json_object_set_new(o, "gross_profit", engine_json_money(s->all.gross_profit));
+    json_object_set_new(o, "gross_loss", engine_json_money(s->all.gross_loss));
+  }
+  json_object_set_new(o, "profit_factor", engine_json_real(s->profit_factor));
+  json_object_set_new(o, "expectancy", engine_json_real(s->expectancy_usd));
+  json_object_set_new(o, "expectancy_r", s->r_known ? engine_json_real(s->expectancy_r) : json_null());
+  if (r) json_object_set_new(o, "avg_planned_rr", jplan_real(s->avg_planned_rr));
+  json_object_set_new(o, "sharpe", engine_json_real(s->sharpe));
+  json_object_set_new(o, "sortino", engine_json_real(s->sortino));
+  json_object_set_new(o, "calmar", engine_json_real(s->calmar));
+  json_object_set_new(o, "cagr_pct", engine_json_real(s->cagr * 100));
+  json_object_set_new(o, "max_drawdown", engine_json_real(s->dd.max_dd_abs));
+  json_object_set_new(o, "max_drawdown_pct", engine_json_real(s->dd.max_dd * 100));
+  if (r) {
+    json_object_set_new(o, "max_drawdown_start", s->dd.max_dd > 0 ? engine_json_time(s->dd.dd_start) : json_null());
+    json_object_set_new(o, "max_drawdown_end", s->dd.max_dd > 0 ? engine_json_time(s->dd.dd_end) : json_null());
+    json_object_set_new(o, "max_drawdown_usd", engine_json_money(s->max_dd_usd));
+    json_object_set_new(o, "max_consecutive_wins", json_integer(s->max_consec_wins));
+    json_object_set_new(o, "max_consecutive_losses", json_integer(s->max_consec_losses));
+    json_object_set_new(o, "best_trade", s->best >= 0 ? json_integer(r->trades[s->best].id) : json_null());
+    json_object_set_new(o, "worst_trade", s->worst >= 0 ? json_integer(r->trades[s->worst].id) : json_null());
+    json_object_set_new(o, "avg_duration_min", json_integer(s->avg_duration / LB_MS_MINUTE));
+    json_object_set_new(o, "avg_win_duration_min", json_integer(s->avg_win_duration / LB_MS_MINUTE));
+    json_object_set_new(o, "avg_loss_duration_min", json_integer(s->avg_loss_duration / LB_MS_MINUTE));
+  }
+  json_object_set_new(o, "exposure_pct", engine_json_real(s->exposure * 100));
   json_object_set_new(o, "liquidations", json_integer(s->liquidations));
   json_object_set_new(o, "breaker_trips", json_integer(s->breaker_trips));
-  json_object_set_new(o, "gap_exits", json_integer(s->gap_exits));
-  json_object_set_new(o, "min_balance", jmoney(s->min_balance));
-  json_object_set_new(o, "max_balance", jmoney(s->max_balance));
-  json_object_set_new(o, "long", jgroup(&s->longs));
-  json_object_set_new(o, "short", jgroup(&s->shorts));
+  if (r) {
+    json_object_set_new(o, "gap_exits", json_integer(s->gap_exits));
+    json_object_set_new(o, "min_balance", engine_json_money(s->min_balance));
+    json_object_set_new(o, "max_balance", engine_json_money(s->max_balance));
+    json_object_set_new(o, "long", jgroup(&s->longs));
+    json_object_set_new(o, "short", jgroup(&s->shorts));
+  }
   json_object_set_new(o, "open_trades", json_integer(s->open_trades));
   return o;
 }
@@ -505,18 +511,18 @@ static json_t *jreport(const engine_report *r) {
   for (int i = 0; i < in->n_files; i++) json_array_append_new(files, json_string(in->files[i]));
   json_t *run = json_object();
   json_object_set_new(run, "files", files);
-  json_object_set_new(run, "start", jtime(s.start));
-  json_object_set_new(run, "end", jtime(s.end));
+  json_object_set_new(run, "start", engine_json_time(s.start));
+  json_object_set_new(run, "end", engine_json_time(s.end));
   json_object_set_new(run, "candles", json_integer(s.candles));
   json_object_set_new(run, "fill_timeframe", json_string(lb_timeframe_name(in->feed_tf, tfb, sizeof tfb)));
   json_object_set_new(run, "timeframes", json_string(in->timeframes));
   json_object_set_new(run, "analyst", json_string(in->panel));
-  json_object_set_new(run, "initial_capital", jmoney(in->initial_capital));
+  json_object_set_new(run, "initial_capital", engine_json_money(in->initial_capital));
   json_object_set_new(run, "max_leverage", json_integer(in->max_leverage));
-  json_object_set_new(run, "max_risk_per_trade", jreal(in->max_risk_per_trade));
-  json_object_set_new(run, "slippage_bps", jreal(in->slippage_bps));
-  json_object_set_new(run, "taker_fee", jreal(in->taker_fee));
-  json_object_set_new(run, "funding_rate", jreal(in->funding_rate));
+  json_object_set_new(run, "max_risk_per_trade", engine_json_real(in->max_risk_per_trade));
+  json_object_set_new(run, "slippage_bps", engine_json_real(in->slippage_bps));
+  json_object_set_new(run, "taker_fee", engine_json_real(in->taker_fee));
+  json_object_set_new(run, "funding_rate", engine_json_real(in->funding_rate));
 
   keyed_group syms[MAX_GROUPS];
   int ns = by_symbol(r, syms);
@@ -533,18 +539,18 @@ static json_t *jreport(const engine_report *r) {
     const risk_breaker_event *ev = &r->breakers[i];
     json_array_append_new(brk, json_pack("{s:s, s:s, s:o, s:o, s:s}", "kind",
                                          risk_breaker_name(ev->kind), "event",
-                                         ev->trip ? "trip" : "resume", "time", jtime(ev->time),
-                                         "resume_at", jtime(ev->resume_at), "detail", ev->detail));
+                                         ev->trip ? "trip" : "resume", "time", engine_json_time(ev->time),
+                                         "resume_at", engine_json_time(ev->resume_at), "detail", ev->detail));
   }
   json_t *alerts = json_array();
   for (int i = 0; i < r->n_alerts; i++)
     json_array_append_new(alerts, json_pack("{s:s, s:o, s:s}", "kind",
                                             engine_alert_name(r->alerts[i].kind), "time",
-                                            jtime(r->alerts[i].time), "message", r->alerts[i].msg));
+                                            engine_json_time(r->alerts[i].time), "message", r->alerts[i].msg));
   json_t *curve = json_array();
   for (size_t i = 0; i < r->nc; i++)
-    json_array_append_new(curve, json_pack("[o, o, o]", jtime(r->curve[i].t), jreal(r->curve[i].equity),
-                                           jreal(r->curve[i].low)));
+    json_array_append_new(curve, json_pack("[o, o, o]", engine_json_time(r->curve[i].t),
+                                           engine_json_real(r->curve[i].equity), engine_json_real(r->curve[i].low)));
   json_t *trades = json_array();
   for (size_t i = 0; i < r->n; i++) json_array_append_new(trades, jtrade(&r->trades[i], false, 0, 0));
   json_t *open = json_array();
@@ -553,7 +559,7 @@ static json_t *jreport(const engine_report *r) {
   json_t *root = json_object();
   json_object_set_new(root, "format", json_string("levbot-backtest/1"));
   json_object_set_new(root, "run", run);
-  json_object_set_new(root, "summary", jsummary(r, &s));
+  json_object_set_new(root, "summary", engine_stats_json(&s, r));
   json_object_set_new(root, "by_symbol", bysym);
   json_object_set_new(root, "by_exit_reason", byreason);
   json_object_set_new(root, "decisions", jdecisions(r));
